@@ -1,0 +1,142 @@
+"""kill-process: signal the processes of a service on the target nodes.
+
+Precise matching (a regex over the full command line, see ha_tests.processes), the PIDs
+killed are recorded, and rollback waits for the service to come back by itself (as systemd
+or Pacemaker would restart it) before restarting it through the services map.
+
+Example::
+
+    - type: kill-process
+      target: victim
+      service: keystone          # pattern and restart command from the inventory
+      signal: KILL
+"""
+
+from __future__ import annotations
+
+import signal as signals
+import time
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from ha_tests.attackers.base import Attacker
+from ha_tests.errors import PreflightError, RollbackError, TransportError
+from ha_tests.processes import find
+from ha_tests.services import service_argv
+from ha_tests.validation import StrictModel
+
+
+def _valid_signal(name: str) -> str:
+    name = name.upper().removeprefix("SIG")
+    if name.isdigit() or f"SIG{name}" not in signals.Signals.__members__:
+        raise ValueError(f"unknown signal '{name}' (use a name such as KILL, TERM, STOP)")
+    return name
+
+
+class KillProcessParams(StrictModel):
+    service: str | None = Field(None, description="service name in the inventory services map")
+    process: str | None = Field(None, description="regex over the command line; overrides "
+                                                  "the service's pattern")
+    signal: str = "KILL"
+    comes_back_within: float = Field(10.0, ge=0, le=600,
+                                     description="seconds to wait for a restart by the node's "
+                                                 "own supervisor before restarting it")
+    back_timeout: float = Field(60.0, gt=0, le=1800)
+    #: restart through the services map on rollback (False: only wait for the supervisor)
+    restart: bool = True
+
+    @field_validator("signal")
+    @classmethod
+    def _check_signal(cls, value: str) -> str:
+        return _valid_signal(value)
+
+    @model_validator(mode="after")
+    def _needs_pattern(self):
+        if not (self.service or self.process):
+            raise ValueError("kill-process needs 'service' (from the inventory) or 'process'")
+        return self
+
+
+class KillProcess(Attacker):
+    Params = KillProcessParams
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.killed: dict[str, list[int]] = {}
+
+    @property
+    def pattern(self) -> str:
+        if self.params.process:
+            return self.params.process
+        service = self.ctx.inventory.service(self.params.service)
+        if service is None or not service.process:
+            raise PreflightError(f"{self.name}: the inventory's services map has no process "
+                                 f"pattern for '{self.params.service}'")
+        return service.process
+
+    def preflight(self) -> None:
+        pattern = self.pattern
+        if self.params.service and self.ctx.inventory.service(self.params.service) is None:
+            raise PreflightError(f"{self.name}: no service '{self.params.service}' in inventory")
+        for node in self.nodes:
+            if not find(self.ctx.shell(node), pattern):
+                raise PreflightError(f"{self.name}: no process matches {pattern!r} on "
+                                     f"{node.name}; nothing to kill")
+
+    def inject(self) -> dict[str, Any]:
+        pattern = self.pattern
+        for node in self.nodes:
+            shell = self.ctx.shell(node)
+            pids = [p.pid for p in find(shell, pattern)]
+            self.killed[node.name] = pids
+            if pids:
+                shell.run(["kill", "-s", self.params.signal, *map(str, pids)], timeout=10)
+        return {"signal": self.params.signal, "pids": self.killed, "pattern": pattern}
+
+    def _back(self) -> dict[str, list[int]]:
+        present = {}
+        for node in self.nodes:
+            try:
+                present[node.name] = [p.pid for p in find(self.ctx.shell(node), self.pattern)]
+            except TransportError:
+                present[node.name] = []
+        return present
+
+    def _wait_back(self, seconds: float) -> dict[str, list[int]]:
+        deadline = time.monotonic() + seconds
+        while True:
+            present = self._back()
+            if all(present.values()) or time.monotonic() >= deadline:
+                return present
+            time.sleep(0.2)
+
+    def rollback(self) -> dict[str, Any]:
+        if not self.killed:
+            return {"note": "nothing was killed"}
+        present = self._wait_back(self.params.comes_back_within)
+        restarted = []
+        if self.params.restart and self.params.service:
+            service = self.ctx.inventory.service(self.params.service)
+            for node in self.nodes:
+                if not present.get(node.name) and service and service.manager != "none":
+                    self.ctx.shell(node).run(service_argv(self.params.service, service, "start"),
+                                             timeout=60)
+                    restarted.append(node.name)
+        present = self._wait_back(self.params.back_timeout)
+        replaced = {name: sorted(set(pids) - set(self.killed.get(name, [])))
+                    for name, pids in present.items()}
+        return {"back": present, "new_pids": replaced, "restarted_by_rollback": restarted}
+
+    def verify(self) -> None:
+        if not self.killed:
+            return
+        missing = [name for name, pids in self._back().items() if not pids]
+        if missing:
+            raise RollbackError(f"{self.name}: no process matching {self.pattern!r} on "
+                                f"{', '.join(missing)} after rollback")
+
+    def describe(self) -> str:
+        what = self.params.service or self.params.process
+        return f"{self.name}: SIG{self.params.signal} {what} on " + \
+            ", ".join(n.name for n in self.nodes)

@@ -1,0 +1,296 @@
+"""The ``ha-tests`` command: run, validate, list, show, plugins, lab, demo.
+
+Exit codes (README.rst, "Exit codes"): 0 pass, 1 SLA failed, 2 bad input, 3 target
+unreachable or preflight failed, 4 rollback failed (a node may be degraded), 5 internal error,
+130 interrupted (after rollback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from ha_tests import __version__, plugins
+from ha_tests.errors import ExitCode, HaTestsError, InputError, Problem
+
+#: worst first: the exit code of a multi-scenario run is the worst of its scenarios
+EXIT_PRIORITY = [ExitCode.ROLLBACK_FAILED, ExitCode.INTERRUPTED, ExitCode.ERROR,
+                 ExitCode.PREFLIGHT_FAILED, ExitCode.BAD_INPUT, ExitCode.SLA_FAILED,
+                 ExitCode.PASS]
+
+
+def worst_exit(codes: list[int]) -> int:
+    for code in EXIT_PRIORITY:
+        if code in codes:
+            return code
+    return ExitCode.PASS
+
+
+def shipped_scenarios_dir() -> Path:
+    env = os.environ.get("HA_TESTS_SCENARIOS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def default_results_dir() -> Path:
+    env = os.environ.get("HA_TESTS_RESULTS")
+    if env:
+        return Path(env)
+    return Path.cwd() / "results"
+
+
+def expand_scenarios(items: list[str]) -> list[Path]:
+    """Files, directories of *.yaml, or names of shipped scenarios."""
+    paths: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            paths += sorted(path.glob("*.yaml"))
+        elif path.exists():
+            paths.append(path)
+        else:
+            shipped = shipped_scenarios_dir() / f"{item.removesuffix('.yaml')}.yaml"
+            if shipped.exists():
+                paths.append(shipped)
+            else:
+                from ha_tests.yamlsource import did_you_mean
+                names = [p.stem for p in shipped_scenarios_dir().glob("*.yaml")]
+                raise InputError(Problem(item, None, None, "", "no such scenario file or "
+                                         "shipped scenario",
+                                         did_you_mean(item, names) or "see 'ha-tests list'"))
+    return paths
+
+
+# -- commands -----------------------------------------------------------------------------
+def cmd_validate(args) -> int:
+    from ha_tests.inventory import load_inventory
+    from ha_tests.scenario import load_scenario
+
+    failed = False
+    for path in expand_scenarios(args.files) if args.files else []:
+        try:
+            load_scenario(path)
+            print(f"{path}: ok")
+        except InputError as exc:
+            failed = True
+            print(str(exc), file=sys.stderr)
+    if args.inventory:
+        try:
+            load_inventory(args.inventory)
+            print(f"{args.inventory}: ok (inventory)")
+        except InputError as exc:
+            failed = True
+            print(str(exc), file=sys.stderr)
+    return ExitCode.BAD_INPUT if failed else ExitCode.PASS
+
+
+def cmd_list(args) -> int:
+    from ha_tests.results import format_table
+    from ha_tests.scenario import load_scenario
+
+    rows = []
+    for path in sorted(shipped_scenarios_dir().glob("*.yaml")):
+        try:
+            scenario = load_scenario(path)
+        except InputError as exc:
+            rows.append([path.stem, "?", f"INVALID: {exc.problems[0].message}"])
+            continue
+        if args.gap and scenario.gap != args.gap:
+            continue
+        requires = ", ".join(scenario.model.requires) or "-"
+        rows.append([scenario.name, scenario.gap, requires,
+                     scenario.model.description.strip().splitlines()[0][:70]
+                     if scenario.model.description.strip() else ""])
+    print(format_table(rows, ["scenario", "gap", "requires", "description"]))
+    return ExitCode.PASS
+
+
+def cmd_show(args) -> int:
+    from ha_tests.results import format_summary, load_summary
+
+    for directory in args.result_dirs:
+        print(format_summary(load_summary(Path(directory))))
+    return ExitCode.PASS
+
+
+def cmd_plugins(args) -> int:
+    for group, title in ((plugins.ATTACKERS, "attackers"), (plugins.MONITORS, "monitors")):
+        print(f"{title}:")
+        for name in plugins.names(group):
+            cls = plugins.load(group, name)
+            doc = (cls.__module__ and sys.modules[cls.__module__].__doc__ or "").strip()
+            print(f"  {name:<18} {doc.splitlines()[0] if doc else ''}")
+    return ExitCode.PASS
+
+
+def _confirm_destructive(inventory, scenarios, args) -> None:
+    destructive = [s.name for s in scenarios if s.model.destructive and s.model.attackers]
+    if destructive and not inventory.test_target and not args.i_know:
+        raise InputError(Problem(
+            inventory.source_file or "<inventory>", None, None, "test_target",
+            f"refusing destructive scenarios ({', '.join(destructive)}) on '{inventory.name}', "
+            "which is not marked as a test target",
+            "set 'test_target: true' in the inventory or pass --i-know-this-is-destructive"))
+
+
+def cmd_run(args) -> int:
+    from ha_tests.inventory import resolve_inventory
+    from ha_tests.progress import Progress
+    from ha_tests.results import format_table, junit_suite, summary_rows
+    from ha_tests.runner import ScenarioRunner
+    from ha_tests.scenario import load_scenario
+
+    paths = expand_scenarios(args.scenarios)
+    scenarios = [load_scenario(p) for p in paths]  # all validated before anything is touched
+    inventory = resolve_inventory(args.inventory)
+    _confirm_destructive(inventory, scenarios, args)
+    if args.dry_run:
+        return _dry_run(scenarios, inventory, args)
+    results_root = Path(args.results) if args.results else default_results_dir()
+    progress = Progress(quiet=args.quiet)
+    summaries, codes = [], []
+    for scenario in scenarios:
+        runner = ScenarioRunner(scenario, inventory, results_root, seed=args.seed,
+                                progress=progress)
+        outcome = runner.run()
+        summaries.append(outcome.summary)
+        codes.append(outcome.exit_code)
+        print(f"results: {outcome.result_dir}", file=sys.stderr)
+        if outcome.status == "interrupted":
+            break
+    print(format_table(summary_rows(summaries)))
+    if args.junit:
+        junit_suite(summaries).write(args.junit, pretty=True)
+    return worst_exit(codes)
+
+
+def _dry_run(scenarios, inventory, args) -> int:
+    import random
+
+    from ha_tests.context import RunContext
+    from ha_tests.targets import pick
+
+    ctx = RunContext(inventory)
+    try:
+        for scenario in scenarios:
+            seed = args.seed if args.seed is not None else 0
+            print(f"{scenario.name} ({scenario.gap}) — would, with seed {seed}:")
+            rng = random.Random(seed)
+            resolved = {}
+            for name, spec in scenario.model.targets.items():
+                try:
+                    resolved[name] = [n.name for n in pick(spec, inventory, ctx.shells, rng,
+                                                           scenario.file)]
+                except HaTestsError as exc:
+                    resolved[name] = [f"<unresolved: {exc}>"]
+            for step, use in enumerate(scenario.attackers, 1):
+                where = ", ".join(resolved.get(use.target, [])) if use.target else "the cloud"
+                params = use.params.model_dump(exclude_defaults=True)
+                print(f"  {step}. {use.type} on {where} {params}")
+            for use in scenario.monitors:
+                print(f"  monitor {use.name}: {use.type} every "
+                      f"{use.spec.interval:g} s")  # type: ignore[attr-defined]
+    finally:
+        ctx.close()
+    return ExitCode.PASS
+
+
+def cmd_demo(args) -> int:
+    """The main job: bring the lab up, run every lab-capable shipped scenario, take it down."""
+    from ha_tests.lab import Lab
+
+    lab = Lab()
+    was_up = lab.is_up()
+    if not was_up:
+        lab.up(progress=lambda text: print(text, file=sys.stderr))
+    try:
+        run_args = argparse.Namespace(
+            scenarios=[str(shipped_scenarios_dir())], inventory=str(lab.inventory_path),
+            results=args.results, seed=args.seed, quiet=False, junit=args.junit,
+            dry_run=False, i_know=False)
+        return cmd_run(run_args)
+    finally:
+        if not was_up and not args.keep_lab:
+            lab.down()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ha-tests", description="HA fault-injection tests for OpenStack clouds.")
+    parser.add_argument("--version", action="version", version=f"ha-tests {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    run = sub.add_parser("run", help="run scenarios against the inventory (default: the lab)")
+    run.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                     help="scenario file, directory, or shipped scenario name")
+    run.add_argument("-i", "--inventory", help="inventory file (default: $HA_TESTS_INVENTORY, "
+                     "else the lab's)")
+    run.add_argument("-r", "--results", help="results directory (default: ./results)")
+    run.add_argument("--seed", type=int, help="seed for random target picks (replays a run)")
+    run.add_argument("--junit", help="also write one JUnit XML file for all scenarios")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    run.add_argument("--dry-run", action="store_true",
+                     help="show what would be attacked, where and in what order; touch nothing")
+    run.add_argument("--i-know-this-is-destructive", dest="i_know", action="store_true",
+                     help="allow destructive scenarios on an inventory not marked test_target")
+    run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser("validate", help="check scenario files without touching anything")
+    validate.add_argument("files", nargs="*", metavar="FILE")
+    validate.add_argument("-i", "--inventory", help="also validate this inventory")
+    validate.set_defaults(func=cmd_validate)
+
+    lst = sub.add_parser("list", help="shipped scenarios and their gap areas")
+    lst.add_argument("--gap", help="only this gap area (gap-1 ... gap-6, classic)")
+    lst.set_defaults(func=cmd_list)
+
+    show = sub.add_parser("show", help="a table of a run's summary")
+    show.add_argument("result_dirs", nargs="+", metavar="RESULT_DIR")
+    show.set_defaults(func=cmd_show)
+
+    plug = sub.add_parser("plugins", help="installed attackers and monitors")
+    plug.set_defaults(func=cmd_plugins)
+
+    demo = sub.add_parser("demo", help="the main job: lab up, run the shipped scenarios, "
+                                       "lab down")
+    demo.add_argument("-r", "--results", help="results directory (default: ./results)")
+    demo.add_argument("--seed", type=int)
+    demo.add_argument("--junit", help="also write one JUnit XML file for all scenarios")
+    demo.add_argument("--keep-lab", action="store_true", help="leave the lab up afterwards")
+    demo.set_defaults(func=cmd_demo)
+
+    try:
+        from ha_tests.lab import commands as lab_commands
+    except ImportError:  # the lab is optional on a runner that only targets real clouds
+        lab_commands = None
+    if lab_commands is not None:
+        lab_commands.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.BAD_INPUT
+    except HaTestsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

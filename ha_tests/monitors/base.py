@@ -1,0 +1,54 @@
+"""What every monitor is: one probe a sample, each bounded by its own timeout.
+
+The runner owns the schedule and the clock; a monitor only answers "is it up right now?".
+Keeping timing out of plugins is what makes every plugin's samples comparable.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ha_tests.attackers.base import NoParams
+from ha_tests.validation import StrictModel
+
+if TYPE_CHECKING:
+    from ha_tests.context import RunContext
+    from ha_tests.inventory import Node
+
+
+@dataclass
+class ProbeResult:
+    ok: bool
+    #: seconds the operation itself took, when the probe can tell (else the runner's timing)
+    latency: float | None = None
+    #: small JSON-able facts for the record (HTTP status, PIDs seen, error text)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Monitor(abc.ABC):
+    Params: ClassVar[type[StrictModel]] = NoParams
+    needs_target: ClassVar[bool] = False
+
+    def __init__(self, name: str, params: StrictModel, nodes: list[Node], ctx: RunContext,
+                 *, timeout: float):
+        self.name = name
+        self.params = params
+        self.nodes = nodes
+        self.ctx = ctx
+        self.timeout = timeout
+
+    def setup(self) -> None:
+        """Prepare before the baseline (open connections, issue tokens)."""
+
+    @abc.abstractmethod
+    def probe(self) -> ProbeResult:
+        """Take one sample; must return (or raise) within ``self.timeout`` where it can."""
+
+    def teardown(self) -> None:
+        """Release what setup took."""
+
+    def describe(self) -> str:
+        where = ", ".join(n.name for n in self.nodes)
+        return f"{self.name}" + (f" on {where}" if where else "")

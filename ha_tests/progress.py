@@ -1,0 +1,71 @@
+"""What a person watching a run sees: the phase, each monitor's live state, elapsed time.
+
+Written to stderr so stdout stays clean for tables and machine-readable output. On a terminal
+the live line rewrites itself; in CI logs it is printed every few seconds instead.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+SYMBOL = {"ok": "+", "fail": "x", "timeout": "T", "error": "!", "…": "."}
+
+
+class Progress:
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False):
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.started = time.monotonic()
+        self._last_live = 0.0
+        self._live_shown = False
+
+    def _write(self, text: str) -> None:
+        if self.quiet:
+            return
+        if self._live_shown and self.tty:
+            self.stream.write("\r\033[K")
+            self._live_shown = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def _stamp(self) -> str:
+        return f"[{time.monotonic() - self.started:7.1f}s]"
+
+    def start(self, scenario: Any) -> None:
+        self.started = time.monotonic()
+        self._write(f"== {scenario.name} ({scenario.gap}) — {scenario.model.description.strip()}"
+                    .rstrip(" —"))
+
+    def phase(self, name: str, detail: str = "") -> None:
+        self._write(f"{self._stamp()} {name:<10} {detail}")
+
+    def note(self, text: str) -> None:
+        self._write(f"{self._stamp()} {'':<10} {text}")
+
+    def alarm(self, text: str) -> None:
+        self._write(f"{self._stamp()} !!! {text}")
+
+    def live(self, loops: list, elapsed: float) -> None:
+        if self.quiet:
+            return
+        now = time.monotonic()
+        period = 0.5 if self.tty else 5.0
+        if now - self._last_live < period:
+            return
+        self._last_live = now
+        states = "  ".join(f"{loop.monitor.name}:{SYMBOL.get(loop.last_state(), '?')}"
+                           f"({len(loop.samples)})" for loop in loops)
+        text = f"{self._stamp()} {'':<10} t={elapsed:6.1f}s  {states}"
+        if self.tty:
+            self.stream.write("\r\033[K" + text)
+            self._live_shown = True
+            self.stream.flush()
+        else:
+            self._write(text)
+
+    def finish(self, summary: dict) -> None:
+        self._write(f"{self._stamp()} {'result':<10} {summary['status'].upper()}"
+                    + (f" — {summary['sla_failures'][0]}" if summary.get("sla_failures") else ""))

@@ -1,0 +1,152 @@
+"""Result files of a run (summary.json, junit.xml) and the tables people read.
+
+Everything here reads the summary, which is itself computed from events.jsonl: a report never
+reaches back into the runner.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+
+from ha_tests.errors import InputError, Problem
+
+
+def write_results(result_dir: Path, summary: dict[str, Any]) -> None:
+    (result_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    junit_suite([summary]).write(str(result_dir / "junit.xml"), pretty=True)
+
+
+def _headline(summary: dict[str, Any]) -> tuple[str | None, float | None]:
+    """Worst recovery among gated monitors, as text and seconds, for tables and JUnit."""
+    worst: tuple[str | None, float | None] = (None, None)
+    for monitor in summary.get("monitors", {}).values():
+        if not monitor.get("gate"):
+            continue
+        for iteration in monitor["iterations"]:
+            recovery = iteration["metrics"].get("recovery_time")
+            if recovery and (worst[1] is None or recovery["hi"] > worst[1]):
+                worst = (_bounded_text(recovery), recovery["hi"])
+    return worst
+
+
+def _bounded_text(bounded: dict[str, float] | None) -> str:
+    if not bounded:
+        return "-"
+    return f"{bounded['value']:.2f} s ± {bounded['error']:.2f}"
+
+
+def junit_case(summary: dict[str, Any]) -> TestCase:
+    case = TestCase(summary["scenario"], classname=f"ha_tests.{summary['gap']}")
+    status = summary["status"]
+    if status == "fail":
+        failures = summary.get("sla_failures") or [summary.get("error") or "SLA failed"]
+        case.result = [Failure("; ".join(failures)[:2000], type_="SLA")]
+    elif status == "skipped":
+        case.result = [Skipped(summary.get("skip_reason") or "skipped")]
+    elif status != "pass":
+        case.result = [Error(f"{status}: {summary.get('error') or ''}"[:2000], type_=status)]
+    lines = [f"gap area: {summary['gap']}", f"status: {status}"]
+    for name, monitor in summary.get("monitors", {}).items():
+        for iteration in monitor["iterations"]:
+            metrics = iteration["metrics"]
+            lines.append(f"{name}[{iteration['iteration']}]: outage "
+                         f"{_bounded_text(metrics.get('longest_outage'))}, recovery "
+                         f"{_bounded_text(metrics.get('recovery_time'))}")
+    case.system_out = "\n".join(lines)
+    return case
+
+
+def junit_suite(summaries: list[dict[str, Any]], name: str = "ha-tests") -> JUnitXml:
+    suite = TestSuite(name)
+    for summary in summaries:
+        suite.add_testcase(junit_case(summary))
+    xml = JUnitXml()
+    xml.add_testsuite(suite)
+    return xml
+
+
+def load_summary(result_dir: Path) -> dict[str, Any]:
+    path = Path(result_dir) / "summary.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(Problem(str(path), None, None, "", "no summary.json here",
+                                 "pass a directory written by 'ha-tests run'")) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(Problem(str(path), exc.lineno, exc.colno, "", "summary.json is not "
+                                 "valid JSON (an interrupted write?)")) from None
+
+
+def summary_rows(summaries: list[dict[str, Any]]) -> list[list[str]]:
+    rows = []
+    for summary in summaries:
+        outage, detection = "-", "-"
+        worst_outage = None
+        for monitor in summary.get("monitors", {}).values():
+            if not monitor.get("gate"):
+                continue
+            for iteration in monitor["iterations"]:
+                metrics = iteration["metrics"]
+                longest = metrics.get("longest_outage")
+                if longest and (worst_outage is None or longest["hi"] > worst_outage["hi"]):
+                    worst_outage = longest
+                    detection = _bounded_text(metrics.get("detection_time"))
+        if worst_outage:
+            outage = _bounded_text(worst_outage)
+        recovery, _ = _headline(summary)
+        rows.append([summary["scenario"], summary["gap"],
+                     ",".join(sorted({n for v in summary.get("targets", {}).values()
+                                      for n in v})) or "-",
+                     outage, detection, recovery or "-", summary["status"].upper()])
+    return rows
+
+
+TABLE_HEADER = ["scenario", "gap", "target", "outage", "detection", "recovery", "verdict"]
+
+
+def format_table(rows: list[list[str]], header: list[str] = TABLE_HEADER) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """`ha-tests show`: the scenario, then a row per monitor and iteration."""
+    out = [f"{summary['scenario']} ({summary['gap']}): {summary['status'].upper()}"]
+    if summary.get("error"):
+        out.append(f"  error: {summary['error']}")
+    if summary.get("skip_reason"):
+        out.append(f"  skipped: {summary['skip_reason']}")
+    if summary.get("targets"):
+        out.append("  targets: " + "; ".join(f"{k}={','.join(v)}"
+                                              for k, v in summary["targets"].items()))
+    header = ["monitor", "iter", "outages", "longest outage", "detection", "recovery",
+              "availability", "errors", "sla"]
+    rows = []
+    for name, monitor in summary.get("monitors", {}).items():
+        for iteration in monitor["iterations"]:
+            m = iteration["metrics"]
+            avail = m.get("availability")
+            verdicts = iteration.get("verdicts") or []
+            sla = ("-" if not monitor.get("gate") else
+                   "pass" if all(v["pass"] for v in verdicts) else "FAIL")
+            rows.append([name, str(iteration["iteration"]), str(m.get("outage_count", 0)),
+                         _bounded_text(m.get("longest_outage")),
+                         _bounded_text(m.get("detection_time")),
+                         _bounded_text(m.get("recovery_time")),
+                         f"{avail['lo']:.4f}" if avail else "-", str(m.get("error_count", 0)),
+                         sla])
+    if rows:
+        out.append(format_table(rows, header))
+    for failure in summary.get("sla_failures", []):
+        out.append(f"  SLA: {failure}")
+    for entry in summary.get("rollback", []):
+        if not entry.get("ok"):
+            out.append(f"  ROLLBACK FAILED: {entry['attacker']}: {entry.get('error')}")
+    return "\n".join(out)

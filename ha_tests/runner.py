@@ -1,0 +1,428 @@
+"""Runs one scenario: preflight, baseline, inject, observe, roll back, verify, verdict.
+
+The runner writes history (events.jsonl) and nothing else decides a verdict but the metrics
+computed from that history. Rollback runs on every exit path: success, SLA failure, exception,
+timeout, SIGINT and SIGTERM; signals arriving during rollback are deferred, not obeyed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import random
+import signal
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ha_tests import __version__
+from ha_tests.attackers.base import Attacker
+from ha_tests.context import RunContext
+from ha_tests.errors import (
+    ExitCode,
+    HaTestsError,
+    InputError,
+    Interrupted,
+    PreflightError,
+)
+from ha_tests.events import EventLog
+from ha_tests.inventory import Inventory, Node
+from ha_tests.metrics import compute_monitor_metrics
+from ha_tests.monitors.base import Monitor
+from ha_tests.progress import Progress
+from ha_tests.sampling import SamplingLoop
+from ha_tests.scenario import PluginUse, Scenario
+from ha_tests.targets import pick
+from ha_tests.verdict import judge_monitor
+
+log = logging.getLogger(__name__)
+
+STATUS_EXIT = {
+    "pass": ExitCode.PASS,
+    "fail": ExitCode.SLA_FAILED,
+    "skipped": ExitCode.PASS,
+    "preflight-failed": ExitCode.PREFLIGHT_FAILED,
+    "rollback-failed": ExitCode.ROLLBACK_FAILED,
+    "error": ExitCode.ERROR,
+    "interrupted": ExitCode.INTERRUPTED,
+}
+
+
+@dataclass
+class RunOutcome:
+    status: str
+    result_dir: Path
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return STATUS_EXIT[self.status]
+
+
+class _SignalGuard:
+    """SIGINT/SIGTERM raise Interrupted in the main thread, except while rolling back."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.rolling_back = False
+        self.pending: int | None = None
+        self._saved: dict[int, Any] = {}
+
+    def _handler(self, signum, _frame):
+        if self.rolling_back:
+            self.pending = signum
+            self.progress.note(f"{signal.Signals(signum).name} received: finishing rollback "
+                               "first, so no fault is left behind")
+            return
+        raise Interrupted(f"interrupted by {signal.Signals(signum).name}")
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._saved[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._saved.items():
+            signal.signal(sig, handler)
+        return False
+
+
+def _utc_stamp() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+class ScenarioRunner:
+    def __init__(self, scenario: Scenario, inventory: Inventory, results_root: Path, *,
+                 seed: int | None = None, progress: Progress | None = None,
+                 monitor_overrides: dict[str, dict] | None = None):
+        self.scenario = scenario
+        self.inventory = inventory
+        self.results_root = Path(results_root)
+        self.seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+        self.progress = progress or Progress(quiet=True)
+        self.result_dir = self.results_root / f"{_utc_stamp()}-{scenario.name}"
+        self.attackers: list[Attacker] = []
+        self.monitors: list[tuple[PluginUse, Monitor]] = []
+        #: injected in the current iteration and not yet rolled back
+        self.injected: list[Attacker] = []
+        #: every attacker that ever injected: all get the final heal
+        self.ever_injected: list[Attacker] = []
+        self.rollback_report: list[dict[str, Any]] = []
+        self.iterations: list[dict[str, Any]] = []
+        self.targets: dict[str, list[str]] = {}
+        self.skip_reason: str | None = None
+
+    # -- building ---------------------------------------------------------------------------
+    def _resolve_targets(self, ctx: RunContext) -> dict[str, list[Node]]:
+        rng = random.Random(self.seed)
+        resolved: dict[str, list[Node]] = {}
+        for name, spec in self.scenario.model.targets.items():
+            if spec.seed is not None:
+                rng_for = random.Random(spec.seed)
+            else:
+                rng_for = rng
+            resolved[name] = pick(spec, self.inventory, ctx.shells, rng_for, self.scenario.file)
+        return resolved
+
+    def _build(self, ctx: RunContext, targets: dict[str, list[Node]]) -> None:
+        for use in self.scenario.attackers:
+            nodes = targets.get(use.target, []) if use.target else []
+            self.attackers.append(use.cls(use.name, use.params, nodes, ctx))
+        for use in self.scenario.monitors:
+            nodes = targets.get(use.target, []) if use.target else []
+            timeout = use.spec.probe_timeout  # type: ignore[attr-defined]
+            self.monitors.append((use, use.cls(use.name, use.params, nodes, ctx,
+                                               timeout=timeout)))
+
+    def _missing_requirements(self) -> list[str]:
+        return [r for r in self.scenario.model.requires if r not in self.inventory.services]
+
+    # -- phases -----------------------------------------------------------------------------
+    def _preflight(self, ctx: RunContext, events: EventLog) -> None:
+        self.progress.phase("preflight", "targets reachable, preconditions, steady state")
+        nodes = {n.name: n for nodes in self._target_nodes.values() for n in nodes}
+        for node in nodes.values():
+            try:
+                ctx.shell(node).run(["true"], timeout=10).check()
+            except HaTestsError as exc:
+                raise PreflightError(f"target {node.name} unreachable: {exc}") from None
+        for attacker in self.attackers:
+            attacker.preflight()
+        for _use, monitor in self.monitors:
+            monitor.setup()
+        self._steady_state("before", events)
+
+    def _steady_state(self, phase: str, events: EventLog) -> list[str]:
+        wanted = getattr(self.scenario.model.steady_state, phase)
+        samples = self.scenario.model.steady_state.samples
+        names = wanted if wanted is not None else [u.name for u, _ in self.monitors
+                                                   if u.spec.gate]  # type: ignore[attr-defined]
+        failures = []
+        for use, monitor in self.monitors:
+            if use.name not in names:
+                continue
+            good = 0
+            for attempt in range(samples * 3):
+                ok, detail = _probe_once(monitor)
+                good = good + 1 if ok else 0
+                if good >= samples:
+                    break
+                if attempt < samples * 3 - 1:
+                    time.sleep(min(use.spec.interval, 1.0))  # type: ignore[attr-defined]
+            events.emit("steady-state", phase=phase, monitor=use.name, ok=good >= samples,
+                        detail=detail)
+            if good < samples:
+                failures.append(f"{use.name}: {detail.get('error', 'probe failed')}")
+        if failures and phase == "before":
+            raise PreflightError("steady state does not hold before injection: "
+                                 + "; ".join(failures))
+        return failures
+
+    def _iteration(self, index: int, ctx: RunContext, events: EventLog, guard: _SignalGuard):
+        timing = self.scenario.model.timing
+        loops = [SamplingLoop(monitor, use.spec.interval, events, index)  # type: ignore
+                 for use, monitor in self.monitors]
+        record: dict[str, Any] = {"iteration": index}
+        self.iterations.append(record)
+        try:
+            for loop in loops:
+                loop.start()
+            baseline_start = time.monotonic()
+            record["baseline_start"] = baseline_start
+            events.emit("phase", phase="baseline", iteration=index, duration=timing.baseline)
+            self.progress.phase("baseline", f"{timing.baseline:g} s of normal service")
+            self._wait(timing.baseline, loops)
+
+            t0 = time.monotonic()
+            record["t0"] = t0
+            events.emit("phase", phase="inject", iteration=index, mono=t0)
+            events.sync()
+            for attacker in self.attackers:
+                self.progress.phase("inject", attacker.describe())
+                self.injected.append(attacker)
+                if attacker not in self.ever_injected:
+                    self.ever_injected.append(attacker)
+                events.emit("attack", attacker=attacker.name, action="inject-start",
+                            nodes=[n.name for n in attacker.nodes])
+                detail = attacker.inject()
+                events.emit("attack", attacker=attacker.name, action="injected", detail=detail)
+            if timing.fault_duration:
+                self.progress.phase("hold", f"fault held for {timing.fault_duration:g} s")
+                self._wait(timing.fault_duration, loops)
+
+            record["rollback_at"] = time.monotonic()
+            self._rollback(self.injected, events, guard)
+            self.injected = []
+            rolled_back = record["rollback_at"]
+
+            self.progress.phase("observe", "until every monitor recovers "
+                                f"({timing.recovered_after} good samples in a row)")
+            events.emit("phase", phase="observe", iteration=index)
+            deadline = rolled_back + timing.recovery_timeout
+            min_end = t0 + timing.observe
+            while True:
+                now = time.monotonic()
+                gated = [loop for (use, _), loop in zip(self.monitors, loops, strict=True)
+                         if use.spec.gate]  # type: ignore[attr-defined]
+                if now >= min_end and all(loop.recovered(rolled_back, timing.recovered_after)
+                                          for loop in gated):
+                    break
+                if now >= deadline:
+                    events.emit("recovery-timeout", iteration=index,
+                                timeout=timing.recovery_timeout)
+                    self.progress.note(f"not recovered within {timing.recovery_timeout:g} s "
+                                       "of rollback")
+                    break
+                self.progress.live(loops, now - t0)
+                time.sleep(0.1)
+        finally:
+            for loop in loops:
+                loop.stop()
+            record["window_end"] = time.monotonic()
+            record["loops"] = loops
+            events.emit("phase", phase="iteration-end", iteration=index)
+            events.sync()
+
+    def _wait(self, seconds: float, loops: list[SamplingLoop]) -> None:
+        end = time.monotonic() + seconds
+        start = time.monotonic()
+        while (now := time.monotonic()) < end:
+            self.progress.live(loops, now - start)
+            time.sleep(min(0.1, end - now))
+
+    def _rollback(self, attackers: list[Attacker], events: EventLog, guard: _SignalGuard,
+                  final: bool = False) -> None:
+        """Roll back (or finally heal) and verify the given faults, newest first."""
+        guard.rolling_back = True
+        try:
+            for attacker in reversed(attackers):
+                entry: dict[str, Any] = {"attacker": attacker.name, "final": final}
+                self.progress.phase("heal" if final else "rollback", attacker.describe())
+                events.emit("attack", attacker=attacker.name,
+                            action="heal-start" if final else "rollback-start")
+                try:
+                    if final:
+                        attacker.heal()
+                    else:
+                        entry["detail"] = attacker.rollback()
+                    attacker.verify()
+                    entry["ok"] = True
+                except Exception as exc:  # reported loudly below, never swallowed
+                    entry["ok"] = False
+                    entry["error"] = f"{type(exc).__name__}: {exc}"
+                    self.progress.alarm(f"ROLLBACK FAILED for {attacker.describe()}: {exc}")
+                events.emit("attack", attacker=attacker.name,
+                            action="healed" if final else "rolled-back", ok=entry["ok"],
+                            error=entry.get("error"), detail=entry.get("detail"))
+                self.rollback_report.append(entry)
+        finally:
+            events.sync()
+            guard.rolling_back = False
+        if guard.pending is not None and not final:
+            signum, guard.pending = guard.pending, None
+            raise Interrupted(f"interrupted by {signal.Signals(signum).name}")
+
+    # -- the whole run ----------------------------------------------------------------------
+    def run(self) -> RunOutcome:
+        self.result_dir.mkdir(parents=True, exist_ok=False)
+        ctx = RunContext(self.inventory)
+        events = EventLog(self.result_dir / "events.jsonl", ctx.secrets())
+        ctx.events = events
+        status = "pass"
+        error: str | None = None
+        self._target_nodes: dict[str, list[Node]] = {}
+        events.emit("run-start", scenario=self.scenario.name, gap=self.scenario.gap,
+                    file=self.scenario.file, inventory=self.inventory.name, seed=self.seed,
+                    version=__version__, wall_iso=dt.datetime.now(dt.UTC).isoformat())
+        self.progress.start(self.scenario)
+        with _SignalGuard(self.progress) as guard:
+            try:
+                missing = self._missing_requirements()
+                if missing:
+                    self.skip_reason = ("the inventory lacks services this scenario needs: "
+                                        + ", ".join(missing))
+                    status = "skipped"
+                    self.progress.note(f"skipped: {self.skip_reason}")
+                else:
+                    self._target_nodes = self._resolve_targets(ctx)
+                    self.targets = {k: [n.name for n in v] for k, v in self._target_nodes.items()}
+                    events.emit("targets", targets=self.targets, seed=self.seed)
+                    self._build(ctx, self._target_nodes)
+                    self._preflight(ctx, events)
+                    for index in range(self.scenario.model.repeat):
+                        self._iteration(index, ctx, events, guard)
+                    after = self._steady_state("after", events)
+                    if after:
+                        error = "steady state not restored: " + "; ".join(after)
+            except Interrupted as exc:
+                status, error = "interrupted", str(exc)
+            except InputError:
+                raise
+            except PreflightError as exc:
+                status, error = "preflight-failed", str(exc)
+            except HaTestsError as exc:
+                status, error = "error", str(exc)
+            except Exception as exc:
+                status, error = "error", f"{type(exc).__name__}: {exc}"
+                events.emit("exception", traceback=traceback.format_exc())
+            finally:
+                # every exit path: roll back what is still injected, then heal everything
+                with contextlib.suppress(Interrupted):
+                    if self.injected:
+                        self._rollback(self.injected, events, guard)
+                        self.injected = []
+                if self.ever_injected:
+                    self._rollback(self.ever_injected, events, guard, final=True)
+                for _use, monitor in self.monitors:
+                    with contextlib.suppress(Exception):
+                        monitor.teardown()
+                ctx.close()
+        if error:
+            events.emit("error", status=status, message=error)
+            if status not in ("interrupted",):
+                self.progress.note(error)
+        summary = self._summarize(status, error)
+        events.emit("run-end", status=summary["status"])
+        events.close()
+        from ha_tests.results import write_results
+
+        write_results(self.result_dir, summary)
+        self.progress.finish(summary)
+        return RunOutcome(summary["status"], self.result_dir, summary)
+
+    # -- verdict ----------------------------------------------------------------------------
+    def _summarize(self, status: str, error: str | None) -> dict[str, Any]:
+        timing = self.scenario.model.timing
+        monitors_out: dict[str, Any] = {}
+        broken: list[str] = []
+        for index, record in enumerate(self.iterations):
+            loops = record.get("loops") or []
+            if "t0" not in record:
+                continue
+            for (use, _monitor), loop in zip(self.monitors, loops, strict=True):
+                metrics = compute_monitor_metrics(
+                    loop.snapshot(), t0=record["t0"], window_end=record["window_end"],
+                    baseline_start=record["baseline_start"],
+                    rollback_at=record.get("rollback_at"),
+                    recovered_after=timing.recovered_after,
+                    interval=use.spec.interval)  # type: ignore[attr-defined]
+                limits = self.scenario.sla_for(use)
+                gate = use.spec.gate  # type: ignore[attr-defined]
+                verdicts = judge_monitor(metrics, limits) if gate else []
+                entry = monitors_out.setdefault(use.name, {"type": use.type, "gate": gate,
+                                                           "sla": limits, "iterations": []})
+                entry["iterations"].append({"iteration": index, "metrics": metrics.to_dict(),
+                                            "verdicts": verdicts, "missed_ticks": loop.missed})
+                for verdict in verdicts:
+                    if not verdict["pass"]:
+                        broken.append(f"{use.name}: {verdict['message']}")
+        last_word = {r["attacker"]: r for r in self.rollback_report}  # the final heal decides
+        if any(not r["ok"] for r in last_word.values()):
+            status = "rollback-failed"
+        elif status == "pass" and (broken or error):
+            status = "fail"
+        return {
+            "scenario": self.scenario.name,
+            "description": self.scenario.model.description,
+            "gap": self.scenario.gap,
+            "tags": self.scenario.model.tags,
+            "file": self.scenario.file,
+            "status": status,
+            "error": error,
+            "skip_reason": self.skip_reason,
+            "sla_failures": broken,
+            "inventory": self.inventory.name,
+            "targets": self.targets,
+            "seed": self.seed,
+            "attackers": [{"name": a.name, "type": type(a).__name__,
+                           "nodes": [n.name for n in a.nodes]} for a in self.attackers],
+            "rollback": self.rollback_report,
+            "monitors": monitors_out,
+            "timing": self.scenario.model.timing.model_dump(),
+            "versions": {"ha-tests": __version__},
+            "finished": dt.datetime.now(dt.UTC).isoformat(),
+        }
+
+
+def _probe_once(monitor: Monitor) -> tuple[bool, dict]:
+    """One probe outside the sampling loop (steady-state checks), bounded by its timeout."""
+    box: dict[str, Any] = {}
+
+    def target():
+        try:
+            result = monitor.probe()
+            box["ok"], box["detail"] = result.ok, result.detail
+        except Exception as exc:
+            box["ok"], box["detail"] = False, {"error": f"{type(exc).__name__}: {exc}"}
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(monitor.timeout)
+    if thread.is_alive():
+        return False, {"error": f"no answer within {monitor.timeout:g} s"}
+    return box["ok"], box.get("detail") or {}

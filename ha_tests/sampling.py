@@ -1,0 +1,144 @@
+"""A monitor's sampling loop: a fixed schedule, one thread per probe, a timeout per probe.
+
+The schedule is absolute (tick k at start + k * interval), so slow probes never make the
+sampling drift; each probe runs in its own thread, so one hung probe costs one sample (recorded
+as a timeout at start + timeout) and never stalls the monitor or the run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from ha_tests.events import EventLog
+from ha_tests.metrics import Sample
+from ha_tests.monitors.base import Monitor, ProbeResult
+
+MAX_HUNG_PROBES = 32
+
+
+@dataclass
+class _InFlight:
+    start: float
+    deadline: float
+    done: bool = False
+
+
+class SamplingLoop:
+    def __init__(self, monitor: Monitor, interval: float, events: EventLog | None,
+                 iteration: int = 0):
+        self.monitor = monitor
+        self.interval = interval
+        self.events = events
+        self.iteration = iteration
+        self.samples: list[Sample] = []
+        self._lock = threading.Lock()
+        self._in_flight: list[_InFlight] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"monitor-{monitor.name}",
+                                        daemon=True)
+        self.missed = 0
+
+    # -- public ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, drain: bool = True) -> None:
+        """Stop scheduling; wait for in-flight probes to finish or time out."""
+        self._stop.set()
+        self._thread.join()
+        if drain:
+            while True:
+                with self._lock:
+                    pending = [p for p in self._in_flight if not p.done]
+                if not pending:
+                    break
+                now = time.monotonic()
+                self._expire(now)
+                time.sleep(min(0.01, max(0.0, min(p.deadline for p in pending) - now)))
+
+    def snapshot(self) -> list[Sample]:
+        with self._lock:
+            return sorted(self.samples, key=lambda s: s.start)
+
+    def last_state(self) -> str:
+        with self._lock:
+            if not self.samples:
+                return "…"
+            return max(self.samples, key=lambda s: s.start).status
+
+    def recovered(self, since: float, k: int) -> bool:
+        """True when the K newest samples all started after `since` and all were good."""
+        newest = self.snapshot()[-k:]
+        return len(newest) == k and all(s.ok for s in newest) and newest[0].start >= since
+
+    # -- internals ------------------------------------------------------------------------
+    def _run(self) -> None:
+        origin = time.monotonic()
+        tick = 0
+        while not self._stop.is_set():
+            scheduled = origin + tick * self.interval
+            now = time.monotonic()
+            self._expire(now)
+            if now < scheduled:
+                wait = scheduled - now
+                with self._lock:
+                    deadlines = [p.deadline for p in self._in_flight if not p.done]
+                if deadlines:
+                    wait = min(wait, max(0.0, min(deadlines) - now))
+                self._stop.wait(wait)
+                continue
+            lag_ticks = int((now - scheduled) / self.interval)
+            if lag_ticks >= 1:  # we woke too late for whole ticks: count them, do not burst
+                self.missed += lag_ticks
+                tick += lag_ticks
+            self._launch()
+            tick += 1
+
+    def _launch(self) -> None:
+        with self._lock:
+            hung = sum(1 for p in self._in_flight if not p.done)
+        start = time.monotonic()
+        entry = _InFlight(start, start + self.monitor.timeout)
+        if hung >= MAX_HUNG_PROBES:
+            self._record(entry, Sample(start, start, False, "error"),
+                         {"error": f"{hung} probes still hung; not starting another"})
+            return
+        with self._lock:
+            self._in_flight.append(entry)
+        threading.Thread(target=self._probe, args=(entry,), daemon=True,
+                         name=f"probe-{self.monitor.name}").start()
+
+    def _probe(self, entry: _InFlight) -> None:
+        try:
+            result = self.monitor.probe()
+            status = "ok" if result.ok else "fail"
+        except Exception as exc:  # a probe that raises is a failed sample, not a dead monitor
+            result = ProbeResult(False, detail={"error": f"{type(exc).__name__}: {exc}"[:500]})
+            status = "error"
+        end = time.monotonic()
+        latency = result.latency if result.latency is not None else end - entry.start
+        self._record(entry, Sample(entry.start, end, result.ok, status, latency), result.detail)
+
+    def _expire(self, now: float) -> None:
+        with self._lock:
+            expired = [p for p in self._in_flight if not p.done and p.deadline <= now]
+        for entry in expired:
+            self._record(entry, Sample(entry.start, entry.deadline, False, "timeout"),
+                         {"error": f"no answer within {self.monitor.timeout:g} s"})
+
+    def _record(self, entry: _InFlight, sample: Sample, detail: dict) -> None:
+        with self._lock:
+            if entry.done:
+                return  # already recorded as a timeout; a late answer changes nothing
+            entry.done = True
+            self.samples.append(sample)
+            self._in_flight = [p for p in self._in_flight if not p.done]
+        if self.events is not None:
+            fields = {"monitor": self.monitor.name, "iteration": self.iteration,
+                      "start": sample.start, "end": sample.end, "ok": sample.ok,
+                      "status": sample.status, "latency": sample.latency}
+            if detail:
+                fields["detail"] = detail
+            self.events.emit("sample", mono=sample.end, **fields)

@@ -1,0 +1,139 @@
+"""One persistent SSH connection per node (paramiko), reused by every command.
+
+A fresh connection per probe costs a handshake (tens of ms) and hides the probe's own
+latency; a persistent transport with keepalives answers in a few ms. Host keys are verified
+against known_hosts unless the inventory explicitly turns that off (which is warned).
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import shlex
+import threading
+import time
+from collections.abc import Sequence
+
+import paramiko
+
+from ha_tests.errors import TransportError
+from ha_tests.transport.base import CommandResult, Shell
+
+log = logging.getLogger(__name__)
+
+
+class SshShell(Shell):
+    def __init__(self, node_name: str, address: str, *, user: str = "root", port: int = 22,
+                 key_file: str | None = None, password: str | None = None,
+                 known_hosts: str | None = None, verify_host_keys: bool = True,
+                 connect_timeout: float = 5.0):
+        self.node_name = node_name
+        self.address = address
+        self.user = user
+        self.port = port
+        self._key_file = key_file
+        self._password = password
+        self._known_hosts = known_hosts
+        self._verify = verify_host_keys
+        self.connect_timeout = connect_timeout
+        self._client: paramiko.SSHClient | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SshShell({self.node_name}, {self.user}@{self.address}:{self.port})"
+
+    def _connect(self) -> paramiko.SSHClient:
+        client = paramiko.SSHClient()
+        if self._verify:
+            client.load_system_host_keys()
+            if self._known_hosts:
+                try:
+                    client.load_host_keys(self._known_hosts)
+                except OSError as exc:
+                    raise TransportError(f"{self.node_name}: cannot read known_hosts "
+                                         f"{self._known_hosts}: {exc.strerror}") from None
+            client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        else:
+            log.warning("%s: SSH host key verification is OFF (inventory ssh.verify_host_keys)",
+                        self.node_name)
+            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        try:
+            client.connect(self.address, port=self.port, username=self.user,
+                           key_filename=self._key_file, password=self._password,
+                           timeout=self.connect_timeout, banner_timeout=self.connect_timeout,
+                           auth_timeout=self.connect_timeout, allow_agent=False,
+                           look_for_keys=False)
+        except paramiko.BadHostKeyException:
+            raise TransportError(f"{self.node_name}: host key of {self.address} does not match "
+                                 "known_hosts (a different machine?)") from None
+        except paramiko.SSHException as exc:
+            text = str(exc)
+            if "not found in known_hosts" in text:
+                text = (f"host key of {self.address} is unknown; add it to known_hosts "
+                        "(ssh-keyscan) or set ssh.verify_host_keys: false")
+            raise TransportError(f"{self.node_name}: SSH to {self.address}:{self.port} failed: "
+                                 f"{text}") from None
+        except (TimeoutError, OSError) as exc:
+            raise TransportError(f"{self.node_name}: cannot reach {self.address}:{self.port}: "
+                                 f"{exc.strerror or exc}") from None
+        transport = client.get_transport()
+        if transport is not None:
+            transport.set_keepalive(5)
+        return client
+
+    def _client_alive(self) -> paramiko.SSHClient:
+        with self._lock:
+            transport = self._client.get_transport() if self._client else None
+            if transport is None or not transport.is_active():
+                if self._client is not None:
+                    self._client.close()
+                self._client = None
+                self._client = self._connect()
+            return self._client
+
+    def run(self, argv: Sequence[str], *, timeout: float = 30.0,
+            stdin: bytes | None = None) -> CommandResult:
+        argv = tuple(str(a) for a in argv)
+        command = shlex.join(argv)
+        started = time.monotonic()
+        deadline = started + timeout
+        client = self._client_alive()
+        try:
+            channel = client.get_transport().open_session(timeout=max(0.1, deadline -
+                                                                      time.monotonic()))
+            channel.settimeout(max(0.1, deadline - time.monotonic()))
+            channel.exec_command(command)
+            if stdin:
+                channel.sendall(stdin)
+            channel.shutdown_write()
+            out, err = bytearray(), bytearray()
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    channel.close()
+                    raise TransportError(f"{self.node_name}: '{argv[0]}' timed out after "
+                                         f"{timeout:g} s")
+                ready, _, _ = select.select([channel], [], [], min(remaining, 0.5))
+                if ready or channel.recv_ready() or channel.recv_stderr_ready():
+                    while channel.recv_ready():
+                        out += channel.recv(65536)
+                    while channel.recv_stderr_ready():
+                        err += channel.recv_stderr(65536)
+                if channel.exit_status_ready() and not channel.recv_ready() \
+                        and not channel.recv_stderr_ready():
+                    break
+                if not client.get_transport() or not client.get_transport().is_active():
+                    raise TransportError(f"{self.node_name}: SSH connection lost")
+            rc = channel.recv_exit_status()
+            channel.close()
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            self.close()
+            raise TransportError(f"{self.node_name}: SSH command failed: {exc}") from None
+        return CommandResult(argv, rc, out.decode(errors="replace"), err.decode(errors="replace"),
+                             time.monotonic() - started)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
