@@ -199,6 +199,25 @@ def _dry_run(scenarios, inventory, args) -> int:
     return ExitCode.PASS
 
 
+def cmd_heal(args) -> int:
+    """Heal every fault whose runner died (kill -9, OOM, power loss) before rolling back."""
+    from ha_tests.heal import heal_orphans
+    from ha_tests.inventory import load_inventory
+    from ha_tests.ledger import Ledger
+
+    ledger = Ledger()
+    inventory = load_inventory(args.inventory) if args.inventory else None
+    results = heal_orphans(ledger, inventory)
+    if not results:
+        print(f"nothing to heal (ledger: {ledger.directory})")
+        return ExitCode.PASS
+    for result in results:
+        state = "healed" if result["ok"] else f"FAILED: {result.get('error')}"
+        print(f"{result.get('scenario', '?')}/{result['attacker']} on "
+              f"{','.join(result.get('nodes', []))}: {state}")
+    return ExitCode.PASS if all(r["ok"] for r in results) else ExitCode.ROLLBACK_FAILED
+
+
 def cmd_demo(args) -> int:
     """The main job: bring the lab up, run every lab-capable shipped scenario, take it down."""
     from ha_tests.lab import Lab
@@ -256,6 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     plug = sub.add_parser("plugins", help="installed attackers and monitors")
     plug.set_defaults(func=cmd_plugins)
+
+    heal = sub.add_parser("heal", help="heal faults left in force by a runner that died")
+    heal.add_argument("-i", "--inventory", help="only entries of this inventory")
+    heal.set_defaults(func=cmd_heal)
 
     demo = sub.add_parser("demo", help="the main job: lab up, run the shipped scenarios, "
                                        "lab down")

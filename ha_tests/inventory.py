@@ -217,3 +217,23 @@ def resolve_inventory(path: str | Path | None) -> Inventory:
                                      "no inventory given and the lab is not up",
                                      "run 'ha-tests lab up' or pass --inventory FILE"))
     return load_inventory(path)
+
+
+_PLACEHOLDER = __import__("re").compile(r"\{(vip|node):([A-Za-z0-9_.-]+)\}")
+
+
+def expand_addresses(text: str, inventory: Inventory) -> str:
+    """Replace ``{vip:api}`` and ``{node:ctl1}`` with addresses, so scenarios stay portable."""
+
+    def replace(match) -> str:
+        kind, name = match.groups()
+        if kind == "vip":
+            if name not in inventory.vips:
+                raise InputError(Problem(inventory.source_file or "<inventory>", None, None,
+                                         "vips", f"no VIP named '{name}'",
+                                         did_you_mean(name, inventory.vips) or
+                                         f"add 'vips: {{{name}: <address>}}' to the inventory"))
+            return inventory.vips[name]
+        return inventory.node(name).address
+
+    return _PLACEHOLDER.sub(replace, text)

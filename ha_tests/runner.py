@@ -31,6 +31,7 @@ from ha_tests.errors import (
 )
 from ha_tests.events import EventLog
 from ha_tests.inventory import Inventory, Node
+from ha_tests.ledger import Ledger
 from ha_tests.metrics import compute_monitor_metrics
 from ha_tests.monitors.base import Monitor
 from ha_tests.progress import Progress
@@ -116,6 +117,8 @@ class ScenarioRunner:
         self.iterations: list[dict[str, Any]] = []
         self.targets: dict[str, list[str]] = {}
         self.skip_reason: str | None = None
+        self.ledger = Ledger()
+        self._ledger_paths: dict[int, Path] = {}
 
     # -- building ---------------------------------------------------------------------------
     def _resolve_targets(self, ctx: RunContext) -> dict[str, list[Node]]:
@@ -204,12 +207,17 @@ class ScenarioRunner:
             events.sync()
             for attacker in self.attackers:
                 self.progress.phase("inject", attacker.describe())
+                self._ledger_record(attacker)
                 self.injected.append(attacker)
                 if attacker not in self.ever_injected:
                     self.ever_injected.append(attacker)
                 events.emit("attack", attacker=attacker.name, action="inject-start",
                             nodes=[n.name for n in attacker.nodes])
-                detail = attacker.inject()
+                try:
+                    detail = attacker.inject()
+                finally:
+                    self.ledger.update_state(self._ledger_paths[id(attacker)],
+                                             attacker.ledger_state())
                 events.emit("attack", attacker=attacker.name, action="injected", detail=detail)
             if timing.fault_duration:
                 self.progress.phase("hold", f"fault held for {timing.fault_duration:g} s")
@@ -280,12 +288,24 @@ class ScenarioRunner:
                             action="healed" if final else "rolled-back", ok=entry["ok"],
                             error=entry.get("error"), detail=entry.get("detail"))
                 self.rollback_report.append(entry)
+                if final and entry["ok"]:
+                    self.ledger.clear(self._ledger_paths.pop(id(attacker)))
         finally:
             events.sync()
             guard.rolling_back = False
         if guard.pending is not None and not final:
             signum, guard.pending = guard.pending, None
             raise Interrupted(f"interrupted by {signal.Signals(signum).name}")
+
+    def _ledger_record(self, attacker: Attacker) -> None:
+        """Written and fsynced before the fault exists, so a kill -9 now strands nothing."""
+        if id(attacker) in self._ledger_paths:
+            return
+        use = next(u for u in self.scenario.attackers if u.name == attacker.name)
+        self._ledger_paths[id(attacker)] = self.ledger.record(
+            scenario=self.scenario.name, attacker=attacker.name, plugin_type=use.type,
+            params=attacker.params.model_dump(mode="json"),
+            nodes=[n.name for n in attacker.nodes], inventory_file=self.inventory.source_file)
 
     # -- the whole run ----------------------------------------------------------------------
     def run(self) -> RunOutcome:
@@ -302,6 +322,14 @@ class ScenarioRunner:
         self.progress.start(self.scenario)
         with _SignalGuard(self.progress) as guard:
             try:
+                from ha_tests.heal import heal_orphans
+
+                leftovers = heal_orphans(self.ledger, self.inventory, self.progress)
+                if leftovers:
+                    events.emit("ledger-heal", results=leftovers)
+                    if not all(r["ok"] for r in leftovers):
+                        raise PreflightError("faults left by an earlier run could not be "
+                                             "healed; run 'ha-tests heal' and check the nodes")
                 missing = self._missing_requirements()
                 if missing:
                     self.skip_reason = ("the inventory lacks services this scenario needs: "

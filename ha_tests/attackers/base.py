@@ -53,6 +53,17 @@ class Attacker(abc.ABC):
         """Final, idempotent heal (Jepsen's final generator). Default: roll back again."""
         self.rollback()
 
+    def ledger_state(self) -> dict[str, Any]:
+        """What inject changed that a later heal needs (PIDs, rule tags); JSON-able, no secrets.
+
+        Written to the fault ledger right after inject, so ``ha-tests heal`` can undo the
+        fault after the runner died.
+        """
+        return {}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Take back what ledger_state() returned, in a new process, before heal()."""
+
     def describe(self) -> str:
         """One line for dry runs and progress: what this attacker will do, where."""
         where = ", ".join(n.name for n in self.nodes) or "the cloud"

@@ -136,6 +136,12 @@ class KillProcess(Attacker):
             raise RollbackError(f"{self.name}: no process matching {self.pattern!r} on "
                                 f"{', '.join(missing)} after rollback")
 
+    def ledger_state(self) -> dict[str, Any]:
+        return {"killed": self.killed}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        self.killed = {k: list(v) for k, v in state.get("killed", {}).items()}
+
     def describe(self) -> str:
         what = self.params.service or self.params.process
         return f"{self.name}: SIG{self.params.signal} {what} on " + \

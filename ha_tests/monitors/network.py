@@ -3,10 +3,10 @@
 Examples::
 
     - type: tcp
-      host: 10.199.0.10
+      host: "{vip:api}"
       port: 5000
     - type: http
-      url: http://10.199.0.10:5000/v3
+      url: http://{vip:api}:5000/v3
       expect_status: [200, 300]
 """
 
@@ -19,22 +19,26 @@ import urllib.parse
 
 from pydantic import Field, field_validator
 
+from ha_tests.inventory import expand_addresses
 from ha_tests.monitors.base import Monitor, ProbeResult
 from ha_tests.validation import StrictModel
 
 
 class TcpParams(StrictModel):
-    host: str
+    host: str = Field(description="address, or {vip:NAME} / {node:NAME} from the inventory")
     port: int = Field(ge=1, le=65535)
 
 
 class TcpMonitor(Monitor):
     Params = TcpParams
 
+    def setup(self) -> None:
+        self.host = expand_addresses(self.params.host, self.ctx.inventory)
+
     def probe(self) -> ProbeResult:
         started = time.monotonic()
         try:
-            with socket.create_connection((self.params.host, self.params.port),
+            with socket.create_connection((self.host, self.params.port),
                                           timeout=self.timeout):
                 return ProbeResult(True, time.monotonic() - started)
         except OSError as exc:
@@ -42,14 +46,14 @@ class TcpMonitor(Monitor):
 
 
 class HttpParams(StrictModel):
-    url: str
+    url: str = Field(description="http(s) URL; {vip:NAME} / {node:NAME} are expanded")
     method: str = "GET"
     expect_status: list[int] = [200]
 
     @field_validator("url")
     @classmethod
     def _http_url(cls, value):
-        parsed = urllib.parse.urlsplit(value)
+        parsed = urllib.parse.urlsplit(value.replace("{", "x").replace("}", "x"))
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ValueError("url must be http:// or https:// with a host")
         return value
@@ -58,8 +62,11 @@ class HttpParams(StrictModel):
 class HttpMonitor(Monitor):
     Params = HttpParams
 
+    def setup(self) -> None:
+        self.url = expand_addresses(self.params.url, self.ctx.inventory)
+
     def probe(self) -> ProbeResult:
-        parsed = urllib.parse.urlsplit(self.params.url)
+        parsed = urllib.parse.urlsplit(self.url)
         conn_cls = http.client.HTTPSConnection if parsed.scheme == "https" \
             else http.client.HTTPConnection
         conn = conn_cls(parsed.hostname, parsed.port, timeout=self.timeout)

@@ -56,3 +56,9 @@ def scenario_file(tmp_path, web):
         path.write_text(scenario_text(web.port, **kwargs))
         return path
     return make
+
+
+@pytest.fixture(autouse=True)
+def private_ledger(tmp_path, monkeypatch):
+    """Each test gets its own fault ledger, so one test's leftovers never heal in another."""
+    monkeypatch.setenv("HA_TESTS_STATE_DIR", str(tmp_path / "state"))

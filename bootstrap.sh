@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# One command to set up a fresh Debian machine and do the main job or the tests:
+#   ./bootstrap.sh demo   install, bring the lab up, run the shipped scenarios, take it down
+#   ./bootstrap.sh test   install, run the test suite (lab tests included; needs root)
+#   ./bootstrap.sh setup  install only
+# Installing is idempotent: Debian packages (apt) and a virtualenv in .venv (pip).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+APT_PACKAGES=(openssh-server openssh-client haproxy keepalived ipmitool iproute2 iptables
+              nftables iputils-ping fping procps psmisc python3-venv)
+VENV=${HA_TESTS_VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+say() { printf '\n==> %s\n' "$*" >&2; }
+
+install_system() {
+    local missing=()
+    for pkg in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$pkg")
+    done
+    if ((${#missing[@]})); then
+        say "installing Debian packages: ${missing[*]}"
+        if [ "$(id -u)" != 0 ]; then echo "need root for apt-get (run with sudo)" >&2; exit 2; fi
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null
+    fi
+}
+
+install_python() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "creating virtualenv $VENV"
+        "$PYTHON" -m venv "$VENV"
+    fi
+    local stamp="$VENV/.ha-tests-installed"
+    if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ]; then
+        say "installing Python packages into $VENV (a minute or two the first time)"
+        "$VENV/bin/pip" install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+        "$VENV/bin/pip" install -q -e '.[lab,tempest,test]' 2>&1 \
+            | grep -v -e '^WARNING: Location' -e '^ *$' || true
+        "$VENV/bin/python" -c 'import ha_tests, keystone, tempest, pyghmi' \
+            || { echo "Python install failed" >&2; exit 2; }
+        touch "$stamp"
+    fi
+}
+
+case "${1:-}" in
+    setup) install_system; install_python ;;
+    demo)  install_system; install_python; shift; exec "$VENV/bin/ha-tests" demo "$@" ;;
+    test)  install_system; install_python; shift
+           exec "$VENV/bin/python" -m pytest -p no:cacheprovider -q tests "$@" ;;
+    *) echo "usage: $0 demo|test|setup" >&2; exit 2 ;;
+esac

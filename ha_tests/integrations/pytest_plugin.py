@@ -1,0 +1,141 @@
+"""pytest plugin: every scenario YAML is a test item; a fixture API for HA tests in Python.
+
+``pytest scenarios/`` collects files that look like scenarios (a mapping with ``gap`` and
+``monitors``). Items carry a marker per gap area (``ha_gap_1`` ... ``ha_classic``). Under
+pytest-xdist, node locks (ha_tests.locks) keep two workers from attacking one node at once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ha_tests.errors import InputError
+
+GAP_MARKERS = {gap: f"ha_{gap.replace('-', '_')}" for gap in
+               ("gap-1", "gap-2", "gap-3", "gap-4", "gap-5", "gap-6", "classic")}
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("ha-tests", "HA fault-injection scenarios")
+    group.addoption("--ha-inventory", help="inventory file (default: $HA_TESTS_INVENTORY, "
+                    "else the lab's)")
+    group.addoption("--ha-results", help="results directory (default: ./results)")
+    group.addoption("--ha-seed", type=int, help="seed for random target picks")
+    group.addoption("--ha-i-know-this-is-destructive", action="store_true",
+                    help="allow destructive scenarios on an inventory not marked test_target")
+
+
+def pytest_configure(config):
+    for gap, marker in GAP_MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: HA scenario probing {gap}")
+    config.addinivalue_line("markers", "ha_destructive: the scenario injects faults")
+
+
+def _looks_like_scenario(path: Path) -> bool:
+    try:
+        head = path.read_text(errors="replace")[:20000]
+    except OSError:
+        return False
+    return "\ngap:" in "\n" + head and "\nmonitors:" in "\n" + head
+
+
+def pytest_collect_file(file_path: Path, parent):
+    if file_path.suffix in (".yaml", ".yml") and _looks_like_scenario(file_path):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    def collect(self):
+        from ha_tests.scenario import load_scenario
+
+        try:
+            scenario = load_scenario(self.path)
+        except InputError as exc:
+            raise self.CollectError(str(exc)) from None
+        item = ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+        item.add_marker(GAP_MARKERS[scenario.gap])
+        if scenario.model.destructive and scenario.attackers:
+            item.add_marker("ha_destructive")
+        yield item
+
+
+class ScenarioFailed(Exception):
+    pass
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario, **kwargs):
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.outcome = None
+
+    def runtest(self):
+        outcome = run_scenario(self.config, self.scenario)
+        self.outcome = outcome
+        self.user_properties.append(("ha_result_dir", str(outcome.result_dir)))
+        if outcome.status == "skipped":
+            pytest.skip(outcome.summary.get("skip_reason") or "skipped")
+        if outcome.status != "pass":
+            failures = outcome.summary.get("sla_failures") or []
+            raise ScenarioFailed(f"{outcome.status}: "
+                                 + ("; ".join(failures) or outcome.summary.get("error") or "")
+                                 + f" (results: {outcome.result_dir})")
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, ScenarioFailed | InputError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, 0, f"scenario {self.scenario.name} ({self.scenario.gap})"
+
+
+def _inventory(config):
+    from ha_tests.inventory import resolve_inventory
+
+    return resolve_inventory(config.getoption("--ha-inventory"))
+
+
+def run_scenario(config, scenario, inventory=None):
+    """Run under node locks; the same runner as the CLI, so results are identical."""
+    from ha_tests.locks import hold, resources
+    from ha_tests.progress import Progress
+    from ha_tests.runner import ScenarioRunner
+
+    inventory = inventory or _inventory(config)
+    if scenario.model.destructive and scenario.attackers and not inventory.test_target \
+            and not config.getoption("--ha-i-know-this-is-destructive"):
+        pytest.skip(f"destructive scenario and inventory '{inventory.name}' is not marked "
+                    "test_target (use --ha-i-know-this-is-destructive)")
+    results = Path(config.getoption("--ha-results") or os.environ.get("HA_TESTS_RESULTS")
+                   or "results")
+    with hold(inventory, resources(scenario, inventory)):
+        runner = ScenarioRunner(scenario, inventory, results, seed=config.getoption("--ha-seed"),
+                                progress=Progress(quiet=True))
+        return runner.run()
+
+
+@pytest.fixture
+def ha_inventory(request):
+    """The inventory under test (--ha-inventory, $HA_TESTS_INVENTORY, else the lab)."""
+    return _inventory(request.config)
+
+
+@pytest.fixture
+def ha_run(request, ha_inventory):
+    """Run a scenario (a path, or a dict in the scenario format) and return its RunOutcome."""
+    from ha_tests.scenario import load_scenario, parse_scenario
+    from ha_tests.yamlsource import SourceMap
+
+    def run(scenario):
+        if isinstance(scenario, dict):
+            scenario = parse_scenario(scenario, SourceMap("<dict>"))
+        elif not hasattr(scenario, "model"):
+            scenario = load_scenario(scenario)
+        return run_scenario(request.config, scenario, ha_inventory)
+
+    return run
