@@ -146,7 +146,7 @@ def cmd_run(args) -> int:
 
     paths = expand_scenarios(args.scenarios)
     scenarios = [load_scenario(p) for p in paths]  # all validated before anything is touched
-    inventory = resolve_inventory(args.inventory)
+    inventory = resolve_inventory(args.inventory, getattr(args, "inventory_format", "auto"))
     _confirm_destructive(inventory, scenarios, args)
     if args.dry_run:
         return _dry_run(scenarios, inventory, args)
@@ -199,6 +199,53 @@ def _dry_run(scenarios, inventory, args) -> int:
     return ExitCode.PASS
 
 
+def cmd_validate_deployment(args) -> int:
+    """Installer post-deploy gate (gap-6): a profile, a time budget, JUnit XML, an exit code."""
+    import time
+
+    from ha_tests.inventory import resolve_inventory
+    from ha_tests.profiles import load_profile, profile_paths
+    from ha_tests.progress import Progress
+    from ha_tests.results import format_table, junit_suite, summary_rows
+    from ha_tests.runner import ScenarioRunner
+    from ha_tests.scenario import load_scenario
+
+    profile = load_profile(args.profile)
+    scenarios = [load_scenario(p) for p in profile_paths(args.profile)]
+    inventory = resolve_inventory(args.inventory, args.inventory_format)
+    _confirm_destructive(inventory, scenarios, args)
+    if args.dry_run:
+        return _dry_run(scenarios, inventory, args)
+    budget = args.max_time or profile.max_total_time
+    results_root = Path(args.results) if args.results else default_results_dir()
+    progress = Progress(quiet=args.quiet)
+    started = time.monotonic()
+    summaries, codes = [], []
+    for scenario in scenarios:
+        elapsed = time.monotonic() - started
+        if elapsed >= budget:
+            summaries.append({"scenario": scenario.name, "gap": scenario.gap, "status": "skipped",
+                              "skip_reason": f"time budget of {budget:g} s used up",
+                              "monitors": {}, "targets": {}})
+            continue
+        outcome = ScenarioRunner(scenario, inventory, results_root, seed=args.seed,
+                                 progress=progress).run()
+        summaries.append(outcome.summary)
+        codes.append(outcome.exit_code)
+        if outcome.status == "interrupted":
+            break
+    junit_path = Path(args.junit) if args.junit else results_root / f"{args.profile}-junit.xml"
+    junit_path.parent.mkdir(parents=True, exist_ok=True)
+    junit_suite(summaries, name=f"ha-tests.{args.profile}").write(str(junit_path), pretty=True)
+    code = worst_exit(codes)
+    passed = sum(1 for s in summaries if s["status"] == "pass")
+    print(format_table(summary_rows(summaries)))
+    print(f"\n{profile.name}: {passed}/{len(summaries)} passed in "
+          f"{time.monotonic() - started:.0f} s (budget {budget:g} s); JUnit: {junit_path}; "
+          f"exit {code}")
+    return code
+
+
 def cmd_heal(args) -> int:
     """Heal every fault whose runner died (kill -9, OOM, power loss) before rolling back."""
     from ha_tests.heal import heal_orphans
@@ -249,7 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                      help="scenario file, directory, or shipped scenario name")
     run.add_argument("-i", "--inventory", help="inventory file (default: $HA_TESTS_INVENTORY, "
-                     "else the lab's)")
+                     "else the lab's): ha-tests format, Yardstick pod.yaml or Ansible")
+    run.add_argument("--inventory-format", default="auto",
+                     choices=["auto", "ha-tests", "pod", "ansible"])
     run.add_argument("-r", "--results", help="results directory (default: ./results)")
     run.add_argument("--seed", type=int, help="seed for random target picks (replays a run)")
     run.add_argument("--junit", help="also write one JUnit XML file for all scenarios")
@@ -275,6 +324,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     plug = sub.add_parser("plugins", help="installed attackers and monitors")
     plug.set_defaults(func=cmd_plugins)
+
+    deploy = sub.add_parser("validate-deployment",
+                            help="installer post-deploy gate: a profile, JUnit XML, exit code")
+    deploy.add_argument("--profile", default="post-deploy", help="scenario profile "
+                        "(scenarios/profiles/*.yaml; default post-deploy)")
+    deploy.add_argument("-i", "--inventory", help="ha-tests inventory, Yardstick pod.yaml or "
+                        "Ansible inventory (INI/YAML)")
+    deploy.add_argument("--inventory-format", default="auto",
+                        choices=["auto", "ha-tests", "pod", "ansible"])
+    deploy.add_argument("-r", "--results", help="results directory (default: ./results)")
+    deploy.add_argument("--junit", help="JUnit XML path (default: RESULTS/PROFILE-junit.xml)")
+    deploy.add_argument("--max-time", type=float, help="seconds for the whole profile "
+                        "(default: the profile's)")
+    deploy.add_argument("--seed", type=int)
+    deploy.add_argument("-q", "--quiet", action="store_true")
+    deploy.add_argument("--dry-run", action="store_true")
+    deploy.add_argument("--i-know-this-is-destructive", dest="i_know", action="store_true",
+                        help="allow destructive scenarios on an inventory not marked "
+                             "test_target")
+    deploy.set_defaults(func=cmd_validate_deployment)
 
     heal = sub.add_parser("heal", help="heal faults left in force by a runner that died")
     heal.add_argument("-i", "--inventory", help="only entries of this inventory")

@@ -40,6 +40,17 @@ class RunContext:
         """openstacksdk's config for the inventory's cloud (clouds.yaml conventions)."""
         import openstack.config
 
+        auth = self.inventory.auth
+        if auth is not None:
+            config = openstack.config.OpenStackConfig(load_yaml_config=False,
+                                                      load_envvars=False)
+            return config.get_one(
+                auth_type="password", region_name=auth.region_name, interface=auth.interface,
+                auth={"auth_url": auth.auth_url, "username": auth.username,
+                      "password": auth.password.get_secret_value(),
+                      "project_name": auth.project_name,
+                      "user_domain_name": auth.user_domain_name,
+                      "project_domain_name": auth.project_domain_name})
         files = [self.inventory.clouds_yaml] if self.inventory.clouds_yaml else None
         config = openstack.config.OpenStackConfig(config_files=files) if files \
             else openstack.config.OpenStackConfig()
@@ -59,6 +70,8 @@ class RunContext:
         for settings in [self.inventory.ssh] + [n.ssh for n in self.inventory.nodes if n.ssh]:
             if settings.password:
                 found.append(settings.password.get_secret_value())
+        if self.inventory.auth is not None:
+            found.append(self.inventory.auth.password.get_secret_value())
         for node in self.inventory.nodes:
             if node.bmc and node.bmc.password:
                 found.append(node.bmc.password.get_secret_value())

@@ -131,11 +131,25 @@ class LabInfo(StrictModel):
     vms: list[LabVm] = []
 
 
+class CloudAuth(StrictModel):
+    """Credentials given inline (the Tempest plugin fills them from tempest.conf)."""
+
+    auth_url: str
+    username: str
+    password: SecretStr
+    project_name: str = "admin"
+    user_domain_name: str = "Default"
+    project_domain_name: str = "Default"
+    region_name: str | None = None
+    interface: str = "public"
+
+
 class Inventory(StrictModel):
     name: str = "cloud"
     test_target: bool = False
     cloud: str | None = None
     clouds_yaml: str | None = None
+    auth: CloudAuth | None = None
     vips: dict[str, str] = {}
     ssh: SshSettings = SshSettings()
     nodes: list[Node]
@@ -206,8 +220,8 @@ def load_inventory(path: str | Path) -> Inventory:
     return inventory
 
 
-def resolve_inventory(path: str | Path | None) -> Inventory:
-    """The given inventory, else $HA_TESTS_INVENTORY, else the running lab's."""
+def resolve_inventory(path: str | Path | None, fmt: str = "auto") -> Inventory:
+    """The given inventory (any format), else $HA_TESTS_INVENTORY, else the running lab's."""
     if path is None:
         path = os.environ.get("HA_TESTS_INVENTORY") or None
     if path is None:
@@ -216,7 +230,9 @@ def resolve_inventory(path: str | Path | None) -> Inventory:
             raise InputError(Problem(str(path), None, None, "",
                                      "no inventory given and the lab is not up",
                                      "run 'ha-tests lab up' or pass --inventory FILE"))
-    return load_inventory(path)
+    from ha_tests.inventory_formats import load_any
+
+    return load_any(path, fmt)
 
 
 _PLACEHOLDER = __import__("re").compile(r"\{(vip|node):([A-Za-z0-9_.-]+)\}")

@@ -1,0 +1,102 @@
+"""One Tempest test per HA scenario, generated from the scenario files at import time.
+
+The test body is the same ScenarioRunner the CLI uses (a thin adapter, not a second engine);
+Tempest's own tempest.conf supplies the identity URI and admin credentials for the monitors.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+from tempest import config, test
+from tempest.lib import decorators
+
+CONF = config.CONF
+_NAMESPACE = uuid.UUID("6f1c3c1e-2f0e-4c55-9e57-5c1d8d3a7a10")
+
+
+def _scenario_paths() -> list[Path]:
+    from ha_tests.cli import expand_scenarios, shipped_scenarios_dir
+    from ha_tests.profiles import profile_paths
+
+    ha = getattr(CONF, "ha", None)
+    if ha is not None and ha.profile:
+        return profile_paths(ha.profile)
+    items = list(ha.scenarios) if ha is not None and ha.scenarios else \
+        [str(shipped_scenarios_dir())]
+    return expand_scenarios(items)
+
+
+def _inventory():
+    from ha_tests.inventory import CloudAuth, resolve_inventory
+
+    inventory = resolve_inventory(CONF.ha.inventory)
+    if CONF.ha.use_tempest_credentials and CONF.identity.uri_v3 and CONF.auth.admin_password:
+        auth = CloudAuth(auth_url=CONF.identity.uri_v3, username=CONF.auth.admin_username,
+                         password=CONF.auth.admin_password,
+                         project_name=CONF.auth.admin_project_name,
+                         user_domain_name=CONF.auth.admin_domain_name or "Default",
+                         project_domain_name=CONF.auth.admin_domain_name or "Default",
+                         region_name=CONF.identity.region or None,
+                         interface=CONF.identity.v3_endpoint_type or "public")
+        inventory = inventory.model_copy(update={"auth": auth, "cloud": None})
+    return inventory
+
+
+class HaScenarioTest(test.BaseTestCase):
+    """HA fault-injection scenarios. Destructive ones run only with [ha] destructive = True."""
+
+    credentials: list = []
+
+    def _run(self, path: Path):
+        from ha_tests.errors import InputError
+        from ha_tests.progress import Progress
+        from ha_tests.runner import ScenarioRunner
+        from ha_tests.scenario import load_scenario
+
+        scenario = load_scenario(path)
+        if scenario.model.destructive and scenario.attackers and not CONF.ha.destructive:
+            raise self.skipException(
+                f"{scenario.name} injects faults; set [ha] destructive = True in tempest.conf "
+                "to run destructive HA tests")
+        try:
+            inventory = _inventory()
+        except InputError as exc:
+            raise self.skipException(f"no ha-tests inventory: {exc}") from None
+        from ha_tests.locks import hold, resources
+
+        with hold(inventory, resources(scenario, inventory)):
+            outcome = ScenarioRunner(scenario, inventory, Path(CONF.ha.results_dir),
+                                     progress=Progress(quiet=True)).run()
+        if outcome.status == "skipped":
+            raise self.skipException(outcome.summary.get("skip_reason") or "skipped")
+        if outcome.status != "pass":
+            reasons = outcome.summary.get("sla_failures") or [outcome.summary.get("error")]
+            self.fail(f"{scenario.name}: {outcome.status}: {'; '.join(filter(None, reasons))}"
+                      f" (results: {outcome.result_dir})")
+
+
+def _make_test(path: Path):
+    def test_method(self):
+        self._run(path)
+    return test_method
+
+
+def _generate() -> None:
+    try:
+        paths = _scenario_paths()
+    except Exception:  # no scenarios readable: no generated tests, not an import failure
+        return
+    for path in paths:
+        name = "test_" + re.sub(r"\W", "_", path.stem)
+        method = _make_test(path)
+        method.__name__ = name
+        method.__doc__ = f"HA scenario {path.stem} ({path})"
+        method = decorators.idempotent_id(str(uuid.uuid5(_NAMESPACE, path.stem)))(method)
+        method = decorators.attr(type="slow")(method)
+        setattr(HaScenarioTest, name, method)
+
+
+_generate()

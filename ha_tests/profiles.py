@@ -1,0 +1,40 @@
+"""Named profiles: a list of shipped scenarios and a total time budget (e.g. post-deploy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from ha_tests.errors import InputError, Problem
+from ha_tests.validation import StrictModel, validate
+from ha_tests.yamlsource import did_you_mean, load_file
+
+
+class Profile(StrictModel):
+    name: str
+    description: str = ""
+    max_total_time: float = Field(1800, gt=0, description="seconds for the whole profile")
+    scenarios: list[str] = Field(min_length=1)
+
+
+def profiles_dir() -> Path:
+    from ha_tests.cli import shipped_scenarios_dir
+
+    return shipped_scenarios_dir() / "profiles"
+
+
+def load_profile(name: str) -> Profile:
+    path = profiles_dir() / f"{name}.yaml"
+    if not path.exists():
+        known = [p.stem for p in profiles_dir().glob("*.yaml")]
+        raise InputError(Problem(str(path), None, None, "", f"no profile named '{name}'",
+                                 did_you_mean(name, known) or "profiles: " + ", ".join(known)))
+    data, source = load_file(path)
+    return validate(Profile, data, source)
+
+
+def profile_paths(name: str) -> list[Path]:
+    from ha_tests.cli import expand_scenarios
+
+    return expand_scenarios(load_profile(name).scenarios)
