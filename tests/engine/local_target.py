@@ -77,7 +77,7 @@ def scenario_text(port: int, *, hold: float = 0.0, sla: str = "max_outage: 30",
           - type: process
             name: web-process
             target: victim
-            service: web
+            service: {service}
             interval: 0.1
             gate: false
         timing:
