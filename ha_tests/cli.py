@@ -140,7 +140,7 @@ def _confirm_destructive(inventory, scenarios, args) -> None:
 def cmd_run(args) -> int:
     from ha_tests.inventory import resolve_inventory
     from ha_tests.progress import Progress
-    from ha_tests.results import format_table, junit_suite, summary_rows
+    from ha_tests.results import format_table, gap_table, junit_suite, write_csv
     from ha_tests.runner import ScenarioRunner
     from ha_tests.scenario import load_scenario
 
@@ -162,7 +162,13 @@ def cmd_run(args) -> int:
         print(f"results: {outcome.result_dir}", file=sys.stderr)
         if outcome.status == "interrupted":
             break
-    print(format_table(summary_rows(summaries)))
+    rows = gap_table(summaries)
+    print(format_table(rows))
+    csv_path = results_root / f"{summaries[0]['finished'][:19].replace(':', '')}-gap-table.csv" \
+        if summaries else None
+    if csv_path:
+        write_csv(csv_path, rows)
+        print(f"gap-area table: {csv_path}", file=sys.stderr)
     if args.junit:
         junit_suite(summaries).write(args.junit, pretty=True)
     return worst_exit(codes)
@@ -206,7 +212,7 @@ def cmd_validate_deployment(args) -> int:
     from ha_tests.inventory import resolve_inventory
     from ha_tests.profiles import load_profile, profile_paths
     from ha_tests.progress import Progress
-    from ha_tests.results import format_table, junit_suite, summary_rows
+    from ha_tests.results import format_table, gap_table, junit_suite
     from ha_tests.runner import ScenarioRunner
     from ha_tests.scenario import load_scenario
 
@@ -239,7 +245,7 @@ def cmd_validate_deployment(args) -> int:
     junit_suite(summaries, name=f"ha-tests.{args.profile}").write(str(junit_path), pretty=True)
     code = worst_exit(codes)
     passed = sum(1 for s in summaries if s["status"] == "pass")
-    print(format_table(summary_rows(summaries)))
+    print(format_table(gap_table(summaries)))
     print(f"\n{profile.name}: {passed}/{len(summaries)} passed in "
           f"{time.monotonic() - started:.0f} s (budget {budget:g} s); JUnit: {junit_path}; "
           f"exit {code}")

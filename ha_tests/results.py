@@ -106,6 +106,27 @@ def summary_rows(summaries: list[dict[str, Any]]) -> list[list[str]]:
 
 
 TABLE_HEADER = ["scenario", "gap", "target", "outage", "detection", "recovery", "verdict"]
+GAP_ORDER = ["gap-1", "gap-2", "gap-3", "gap-4", "gap-5", "gap-6", "classic"]
+
+
+def gap_table(summaries: list[dict[str, Any]]) -> list[list[str]]:
+    """Rows grouped by gap area, the worst recovery first within each, so it stands out."""
+    keyed = []
+    for summary, row in zip(summaries, summary_rows(summaries), strict=True):
+        _, worst = _headline(summary)
+        gap = summary["gap"]
+        keyed.append(((GAP_ORDER.index(gap) if gap in GAP_ORDER else 99,
+                       -(worst if worst is not None else -1.0)), row))
+    return [row for _, row in sorted(keyed, key=lambda item: item[0])]
+
+
+def write_csv(path: Path, rows: list[list[str]], header: list[str] = TABLE_HEADER) -> None:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
 
 
 def format_table(rows: list[list[str]], header: list[str] = TABLE_HEADER) -> str:
