@@ -182,7 +182,7 @@ class RmcpPlusSession(serversession.ServerSession):
             else:
                 algorithms.append(field[4] & 0x3F)
         suite = SUITE_BY_ALGORITHMS.get(tuple(algorithms))
-        if suite is None:
+        if suite is None or suite.suite_id not in self.bmc.cipher_suites:
             log.info("%s: refused cipher proposal %s from %s", self.bmc.name, algorithms,
                      self.sockaddr)
             return STATUS_NO_CIPHER_SUITE_MATCH, bytes([tag, STATUS_NO_CIPHER_SUITE_MATCH, 0, 0]) \
@@ -287,6 +287,9 @@ class LabBmc(pyghmi_bmc.Bmc):
     soon) instead of making clients retransmit. A retransmitted request (same session,
     sequence and data) gets the earlier answer again and never runs the action twice.
     """
+
+    # Cipher suites offered and accepted; a subclass may narrow them (e.g. to test fallback).
+    cipher_suites: tuple[int, ...] = (3, 17)
 
     def __init__(self, name: str, driver: PowerDriver, username: str, password: str,
                  address: str = "127.0.0.1", port: int = 623, *, ack_within: float = 0.4,
@@ -424,7 +427,7 @@ class LabBmc(pyghmi_bmc.Bmc):
                            sockaddr):
         """Answer 'Get Channel Cipher Suites' with the suites we really support."""
         list_index = data[22] & 0x3F if len(data) > 22 else 0
-        records = b"".join(CIPHER_SUITES[s].record() for s in sorted(CIPHER_SUITES))
+        records = b"".join(CIPHER_SUITES[s].record() for s in sorted(self.cipher_suites))
         chunk = records[16 * list_index:16 * (list_index + 1)]
         ipmi_header = bytearray([clientaddr, clientlun | (7 << 2)])
         ipmi_header.append(ipmi_session._checksum(*ipmi_header))
@@ -514,6 +517,10 @@ class BmcService:
             thread.start()
             self._threads.append(thread)
         return self
+
+    def all_alive(self) -> bool:
+        """True while every BMC thread still serves (a dead one means a bug, see the log)."""
+        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
 
     def stop(self, timeout: float = 5.0) -> None:
         for lab_bmc in self.bmcs:
@@ -626,7 +633,10 @@ def main(argv: list[str] | None = None) -> int:
         log.info("%s: BMC on %s:%d", lab_bmc.name, lab_bmc.address, lab_bmc.port)
     log.info("serving %d BMC(s)", len(bmcs))
     while not stop.wait(1.0):
-        pass
+        if not service.all_alive():
+            log.error("a BMC thread died; stopping")
+            service.stop()
+            return 1
     service.stop()
     log.info("stopped")
     return 0
