@@ -36,33 +36,37 @@ class RunContext:
         return connect(node.bmc.connection_mapping())
 
     @cached_property
-    def cloud_config(self):
-        """openstacksdk's config for the inventory's cloud (clouds.yaml conventions)."""
+    def _cloud_loader(self):
+        """openstacksdk's config loader (clouds.yaml conventions); read once per run."""
         import openstack.config
 
+        if self.inventory.auth is not None:
+            return openstack.config.OpenStackConfig(load_yaml_config=False, load_envvars=False)
+        files = [self.inventory.clouds_yaml] if self.inventory.clouds_yaml else None
+        return openstack.config.OpenStackConfig(config_files=files) if files \
+            else openstack.config.OpenStackConfig()
+
+    def cloud_config(self, **overrides):
+        """A NEW cloud region each call: openstacksdk keeps the session and token on it, so a
+        shared one would let one monitor's token stand in for another's authentication."""
         auth = self.inventory.auth
+        with self._cloud_lock:
+            loader = self._cloud_loader
         if auth is not None:
-            config = openstack.config.OpenStackConfig(load_yaml_config=False,
-                                                      load_envvars=False)
-            return config.get_one(
+            return loader.get_one(
                 auth_type="password", region_name=auth.region_name, interface=auth.interface,
                 auth={"auth_url": auth.auth_url, "username": auth.username,
                       "password": auth.password.get_secret_value(),
                       "project_name": auth.project_name,
                       "user_domain_name": auth.user_domain_name,
-                      "project_domain_name": auth.project_domain_name})
-        files = [self.inventory.clouds_yaml] if self.inventory.clouds_yaml else None
-        config = openstack.config.OpenStackConfig(config_files=files) if files \
-            else openstack.config.OpenStackConfig()
-        return config.get_one(cloud=self.inventory.cloud)
+                      "project_domain_name": auth.project_domain_name}, **overrides)
+        return loader.get_one(cloud=self.inventory.cloud, **overrides)
 
-    def cloud(self):
-        """A new openstacksdk Connection (one per monitor: sessions are not shared)."""
+    def cloud(self, **overrides):
+        """A new openstacksdk Connection with its own session (one per monitor)."""
         import openstack.connection
 
-        with self._cloud_lock:
-            region = self.cloud_config
-        return openstack.connection.Connection(config=region)
+        return openstack.connection.Connection(config=self.cloud_config(**overrides))
 
     def secrets(self) -> list[str]:
         """Every secret the inventory knows, so the event log can mask them."""

@@ -44,7 +44,11 @@ class Monitor(abc.ABC):
 
     @abc.abstractmethod
     def probe(self) -> ProbeResult:
-        """Take one sample; must return (or raise) within ``self.timeout`` where it can."""
+        """Take one sample; must return (or raise) within ``self.timeout`` where it can.
+
+        The sampling loop records a probe still running at ``self.timeout`` as a timeout, so
+        bound the probe's own I/O a little below it (e.g. 0.9 x) to report its real outcome.
+        """
 
     def teardown(self) -> None:
         """Release what setup took."""

@@ -111,6 +111,7 @@ class SshShell(Shell):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     channel.close()
+                    self.close()  # a silent peer (powered off, cut off): reconnect next time
                     raise TransportError(f"{self.node_name}: '{argv[0]}' timed out after "
                                          f"{timeout:g} s")
                 ready, _, _ = select.select([channel], [], [], min(remaining, 0.5))

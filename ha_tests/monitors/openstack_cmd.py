@@ -1,0 +1,135 @@
+"""openstack-cmd: the ``openstack`` CLI, as Yardstick's ``openstack-cmd`` monitor runs it.
+
+For parity with Yardstick test cases (``command_name: "openstack user list"``). Each sample
+starts a new ``openstack`` process, which authenticates, discovers versions and makes the
+call: about 1-2 s of Python start-up and HTTP per sample, so keep ``interval`` and
+``timeout`` at 2-3 s or more, and prefer the ``api`` monitor (one call, milliseconds) for
+outage times worth reporting. A process past the probe's timeout is killed.
+
+The cloud comes from the inventory: ``OS_CLOUD`` = ``cloud`` and ``OS_CLIENT_CONFIG_FILE`` =
+``clouds_yaml`` in the command's environment. It runs on the runner, or on the monitor's
+target node over SSH (``clouds_yaml_on_node`` names the file there, when it differs).
+
+ok when the exit status is ``expect_exit`` (0) and, if given, ``expect_output`` (a regex)
+matches the output.
+
+Example::
+
+    - type: openstack-cmd
+      command: openstack user list      # or command_name:, as Yardstick writes it
+      interval: 3
+      timeout: 5
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+
+from ha_tests.errors import PreflightError
+from ha_tests.monitors.api import open_connection, scrub, secrets_of
+from ha_tests.monitors.base import Monitor, ProbeResult
+from ha_tests.validation import StrictModel
+
+
+class OpenstackCmdParams(StrictModel):
+    command: list[str] | str = Field(validation_alias=AliasChoices("command", "command_name"))
+    expect_exit: int = 0
+    expect_output: str | None = None
+    clouds_yaml_on_node: str | None = None
+
+    @field_validator("command")
+    @classmethod
+    def _argv(cls, value):
+        argv = shlex.split(value) if isinstance(value, str) else list(value)
+        if not argv:
+            raise ValueError("command is empty")
+        if Path(argv[0]).name != "openstack":
+            argv = ["openstack", *argv]   # "user list" means "openstack user list"
+        return argv
+
+    @field_validator("expect_output")
+    @classmethod
+    def _regex(cls, value):
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"expect_output is not a valid regex: {exc}") from None
+        return value
+
+
+def local_openstack() -> str | None:
+    """The ``openstack`` next to this Python (the venv's), else the one on PATH."""
+    beside = Path(sys.executable).parent / "openstack"
+    if beside.exists():
+        return str(beside)
+    return shutil.which("openstack")
+
+
+class OpenstackCmdMonitor(Monitor):
+    Params = OpenstackCmdParams
+
+    def setup(self) -> None:
+        inventory = self.ctx.inventory
+        self.env: dict[str, str] = {}
+        if inventory.cloud:
+            self.env["OS_CLOUD"] = inventory.cloud
+        clouds_yaml = inventory.clouds_yaml
+        if self.nodes and self.params.clouds_yaml_on_node:
+            clouds_yaml = self.params.clouds_yaml_on_node
+        if clouds_yaml:
+            self.env["OS_CLIENT_CONFIG_FILE"] = clouds_yaml
+        self.secrets = secrets_of(open_connection(self.ctx, self.timeout)) + self.ctx.secrets()
+        argv = list(self.params.command)
+        if self.nodes:
+            shell = self.ctx.shell(self.nodes[0])
+            found = shell.run(["sh", "-c", "command -v openstack"], timeout=10)
+            if not found.ok:
+                raise PreflightError(f"{self.name}: no 'openstack' command on "
+                                     f"{self.nodes[0].name}")
+        else:
+            binary = local_openstack()
+            if binary is None:
+                raise PreflightError(f"{self.name}: no 'openstack' command here (install "
+                                     "python-openstackclient)")
+            argv[0] = binary
+        self.argv = argv
+
+    def probe(self) -> ProbeResult:
+        started = time.monotonic()
+        if self.nodes:
+            env = [f"{k}={v}" for k, v in self.env.items()]
+            result = self.ctx.shell(self.nodes[0]).run(["env", *env, *self.argv],
+                                                       timeout=self.timeout)
+            rc, out, err = result.rc, result.stdout, result.stderr
+        else:
+            try:
+                done = subprocess.run(self.argv, env={**os.environ, **self.env},
+                                      stdin=subprocess.DEVNULL, capture_output=True,
+                                      text=True, timeout=self.timeout)
+            except subprocess.TimeoutExpired:  # run() killed the process
+                return ProbeResult(False, detail={
+                    "error": f"openstack did not finish within {self.timeout:g} s"})
+            rc, out, err = done.returncode, done.stdout, done.stderr
+        latency = time.monotonic() - started
+        ok = rc == self.params.expect_exit
+        if ok and self.params.expect_output:
+            ok = re.search(self.params.expect_output, out) is not None
+        detail: dict = {"rc": rc}
+        if not ok:
+            lines = (err or out).strip().splitlines()
+            detail["error"] = scrub("\n".join(lines[-3:]), self.secrets)[-300:]
+        return ProbeResult(ok, latency, detail)
+
+    def describe(self) -> str:
+        where = f" on {self.nodes[0].name}" if self.nodes else ""
+        return f"{self.name}: {shlex.join(self.params.command)}{where}"
