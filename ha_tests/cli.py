@@ -69,10 +69,17 @@ def expand_scenarios(items: list[str]) -> list[Path]:
 def cmd_validate(args) -> int:
     from ha_tests.inventory import load_inventory
     from ha_tests.scenario import load_scenario
+    from ha_tests.yardstick import is_yardstick_file, load_cases
 
     failed = False
     for path in expand_scenarios(args.files) if args.files else []:
         try:
+            if is_yardstick_file(path):
+                task = load_cases(path, args.pod)
+                for warning in task.warnings:
+                    print(f"warning: {warning}", file=sys.stderr)
+                print(f"{path}: ok (Yardstick test case, {len(task.cases)} scenario(s))")
+                continue
             load_scenario(path)
             print(f"{path}: ok")
         except InputError as exc:
@@ -143,13 +150,24 @@ def cmd_run(args) -> int:
     from ha_tests.results import format_table, gap_table, junit_suite, write_csv
     from ha_tests.runner import ScenarioRunner
     from ha_tests.scenario import load_scenario
+    from ha_tests.yardstick import commands as yardstick_commands
+    from ha_tests.yardstick import is_yardstick_file
 
     paths = expand_scenarios(args.scenarios)
-    scenarios = [load_scenario(p) for p in paths]  # all validated before anything is touched
-    inventory = resolve_inventory(args.inventory, getattr(args, "inventory_format", "auto"))
-    _confirm_destructive(inventory, scenarios, args)
+    yardstick_paths = [p for p in paths if is_yardstick_file(p)]
+    native_paths = [p for p in paths if p not in yardstick_paths]
+    # everything is validated before anything is touched
+    scenarios = [load_scenario(p) for p in native_paths]
+    tasks = yardstick_commands.load_tasks(yardstick_paths, args) if yardstick_paths else []
+    inventory = None
+    if scenarios:
+        inventory = resolve_inventory(args.inventory, getattr(args, "inventory_format", "auto"))
+        _confirm_destructive(inventory, scenarios, args)
     if args.dry_run:
-        return _dry_run(scenarios, inventory, args)
+        code = _dry_run(scenarios, inventory, args) if scenarios else ExitCode.PASS
+        for task in tasks:
+            _dry_run([c.scenario for c in task.cases], task.inventory, args)
+        return code
     results_root = Path(args.results) if args.results else default_results_dir()
     progress = Progress(quiet=args.quiet)
     summaries, codes = [], []
@@ -162,10 +180,15 @@ def cmd_run(args) -> int:
         print(f"results: {outcome.result_dir}", file=sys.stderr)
         if outcome.status == "interrupted":
             break
+    if tasks and ExitCode.INTERRUPTED not in codes:
+        _, task_summaries, task_codes = yardstick_commands.run_tasks(tasks, args, results_root,
+                                                                     progress)
+        summaries += task_summaries
+        codes += task_codes
     rows = gap_table(summaries)
     print(format_table(rows))
     csv_path = results_root / f"{summaries[0]['finished'][:19].replace(':', '')}-gap-table.csv" \
-        if summaries else None
+        if summaries and summaries[0].get("finished") else None
     if csv_path:
         write_csv(csv_path, rows)
         print(f"gap-area table: {csv_path}", file=sys.stderr)
@@ -305,6 +328,17 @@ def build_parser() -> argparse.ArgumentParser:
                      "else the lab's): ha-tests format, Yardstick pod.yaml or Ansible")
     run.add_argument("--inventory-format", default="auto",
                      choices=["auto", "ha-tests", "pod", "ansible"])
+    yardstick = run.add_argument_group("Yardstick test cases (run unchanged)")
+    yardstick.add_argument("--pod", help="Yardstick pod.yaml for Yardstick test-case files")
+    yardstick.add_argument("--task-args", help="Yardstick task arguments (YAML/JSON), e.g. "
+                           "'{\"attack_host\": \"node2\"}'")
+    yardstick.add_argument("--task-args-file", help="a YAML file of task arguments")
+    yardstick.add_argument("--known-hosts", help="known_hosts for the pod's nodes")
+    yardstick.add_argument("--literal-commands", action="store_true",
+                           help="run Yardstick's 'openstack ...' monitor commands as the CLI "
+                                "(slow) instead of the equivalent API call")
+    yardstick.add_argument("-o", "--output", help="Yardstick output record (default: "
+                           "RESULTS/yardstick.out)")
     run.add_argument("-r", "--results", help="results directory (default: ./results)")
     run.add_argument("--seed", type=int, help="seed for random target picks (replays a run)")
     run.add_argument("--junit", help="also write one JUnit XML file for all scenarios")
@@ -318,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check scenario files without touching anything")
     validate.add_argument("files", nargs="*", metavar="FILE")
     validate.add_argument("-i", "--inventory", help="also validate this inventory")
+    validate.add_argument("--pod", help="pod.yaml for Yardstick test-case files")
     validate.set_defaults(func=cmd_validate)
 
     lst = sub.add_parser("list", help="shipped scenarios and their gap areas")
@@ -363,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep-lab", action="store_true", help="leave the lab up afterwards")
     demo.set_defaults(func=cmd_demo)
 
+    from ha_tests.yardstick import commands as yardstick_commands
+
+    yardstick_commands.register(sub)
     try:
         from ha_tests.lab import commands as lab_commands
     except ImportError:  # the lab is optional on a runner that only targets real clouds

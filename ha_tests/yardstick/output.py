@@ -1,0 +1,156 @@
+"""Yardstick's output record (``yardstick.out``), filled from ha-tests' summaries, honestly.
+
+The shape is Yardstick's own, so its dashboards and scripts keep reading it::
+
+    {"status": 1, "result": {"criteria": "PASS", "task_id": ..., "info": {...},
+      "testcases": {"opnfv_yardstick_tc046": {"criteria": "PASS", "tc_data": [
+        {"timestamp": ..., "sequence": 1, "errors": "",
+         "data": {"sla_pass": 1, "openstack-user-list_outage_time": 0.0, ...}}]}}}}
+
+Per monitor tag, Yardstick's keys keep Yardstick's meaning (``<tag>_outage_time`` is still
+last failed probe's end minus first failed probe's start, so old and new runs compare); the
+honest figures sit beside them with their error bars (``<tag>_longest_outage``,
+``<tag>_recovery_time``, ``..._error``) and in ``data["ha_tests"]``. Unlike Yardstick under
+``sla.action: monitor``, a broken limit makes the test case FAIL, never PASS with sla_pass 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: statuses that leave the test case passing (skipped = not applicable to this cloud)
+PASSING = {"pass", "skipped"}
+
+
+@dataclass
+class CaseResult:
+    """One Yardstick scenario's run: its summary and the monitors that did not apply."""
+
+    test_case: str
+    scenario: str
+    tags: dict[str, str]
+    summary: dict[str, Any] | None
+    not_applicable: dict[str, str] = field(default_factory=dict)
+    result_dir: str | None = None
+    #: why the whole scenario did not run (precondition, nothing applicable)
+    skipped: str | None = None
+
+    @property
+    def status(self) -> str:
+        if self.summary is None:
+            return "skipped"
+        return str(self.summary.get("status"))
+
+
+def _value(bounded: dict | None) -> float | None:
+    return None if not bounded else bounded.get("value")
+
+
+def _monitor_fields(tag: str, metrics: dict[str, Any]) -> dict[str, Any]:
+    """Yardstick's ``<tag>_*`` keys, then the honest ones beside them."""
+    fields: dict[str, Any] = {
+        f"{tag}_outage_time": metrics.get("yardstick_outage", 0.0),
+        f"{tag}_total_time": metrics.get("window"),
+        f"{tag}_total_count": metrics.get("sample_count"),
+        f"{tag}_outage_count": metrics.get("error_count"),
+    }
+    for name in ("longest_outage", "total_downtime", "detection_time", "recovery_time"):
+        bounded = metrics.get(name)
+        if bounded:
+            fields[f"{tag}_{name}"] = bounded.get("value")
+            fields[f"{tag}_{name}_error"] = bounded.get("error")
+    availability = metrics.get("availability")
+    if availability:
+        fields[f"{tag}_availability"] = availability.get("lo")
+    return fields
+
+
+def case_records(result: CaseResult) -> list[dict[str, Any]]:
+    """tc_data records for one scenario: one per iteration, as Yardstick's runner writes."""
+    summary = result.summary or {}
+    finished = time.time()
+    monitors = summary.get("monitors", {})
+    iterations = max((len(m.get("iterations", [])) for m in monitors.values()), default=0)
+    status = result.status
+    errors = ""
+    if status not in PASSING:
+        errors = "; ".join(summary.get("sla_failures") or []) or str(summary.get("error") or
+                                                                   status)
+    honest: dict[str, Any] = {
+        "status": status,
+        "scenario": result.scenario,
+        "result_dir": result.result_dir,
+        "not_applicable": {result.tags.get(n, n): why
+                           for n, why in result.not_applicable.items()},
+        "sla_failures": summary.get("sla_failures", []),
+        "rollback_ok": all(r.get("ok") for r in summary.get("rollback", [])),
+    }
+    if result.skipped:
+        honest["skipped"] = result.skipped
+    elif summary.get("skip_reason"):
+        honest["skipped"] = summary["skip_reason"]
+    records = []
+    for index in range(max(iterations, 1)):
+        data: dict[str, Any] = {"sla_pass": 1 if status == "pass" else 0}
+        verdicts: dict[str, Any] = {}
+        for name, monitor in monitors.items():
+            tag = result.tags.get(name, name)
+            runs = monitor.get("iterations", [])
+            if index >= len(runs):
+                continue
+            data.update(_monitor_fields(tag, runs[index].get("metrics", {})))
+            verdicts[tag] = runs[index].get("verdicts", [])
+        data["ha_tests"] = {**honest, "iteration": index, "verdicts": verdicts}
+        records.append({"timestamp": finished, "sequence": index + 1, "data": data,
+                        "errors": errors})
+    return records
+
+
+def testcase_criteria(results: list[CaseResult]) -> str:
+    if all(r.status == "skipped" for r in results):
+        return "SKIP"
+    return "PASS" if all(r.status in PASSING for r in results) else "FAIL"
+
+
+def yardstick_record(results: list[CaseResult], task_id: str | None = None,
+                     environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The whole ``yardstick.out`` document for the test cases run."""
+    environ = dict(os.environ) if environ is None else environ
+    testcases: dict[str, dict[str, Any]] = {}
+    grouped: dict[str, list[CaseResult]] = {}
+    for result in results:
+        grouped.setdefault(result.test_case, []).append(result)
+    for test_case, group in grouped.items():
+        testcases[test_case] = {
+            "criteria": testcase_criteria(group),
+            "tc_data": [record for result in group for record in case_records(result)],
+        }
+    criteria = "FAIL" if any(t["criteria"] == "FAIL" for t in testcases.values()) else "PASS"
+    return {
+        "status": 1,
+        "result": {
+            "criteria": criteria,
+            "task_id": task_id or str(uuid.uuid4()),
+            "info": {
+                "deploy_scenario": environ.get("DEPLOY_SCENARIO", "unknown"),
+                "installer": environ.get("INSTALLER_TYPE", "unknown"),
+                "pod_name": environ.get("NODE_NAME", "unknown"),
+                "version": environ.get("YARDSTICK_BRANCH", "unknown"),
+                "runner": "ha-tests",
+            },
+            "testcases": testcases,
+        },
+    }
+
+
+def write_yardstick_out(path: str | Path, record: dict[str, Any]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    return path
