@@ -188,7 +188,8 @@ class ScenarioRunner:
 
     def _iteration(self, index: int, ctx: RunContext, events: EventLog, guard: _SignalGuard):
         timing = self.scenario.model.timing
-        loops = [SamplingLoop(monitor, use.spec.interval, events, index)  # type: ignore
+        loops = [SamplingLoop(monitor, use.spec.interval, events, index,  # type: ignore
+                              use.spec.max_in_flight)  # type: ignore[attr-defined]
                  for use, monitor in self.monitors]
         record: dict[str, Any] = {"iteration": index}
         self.iterations.append(record)

@@ -101,6 +101,9 @@ class MonitorSpec(PluginSpec):
     sla: Sla | None = None
     #: False for monitors that only observe (e.g. the killed process itself): no SLA verdict
     gate: bool = True
+    #: at most this many probes running at once; a tick finding them all busy is counted as
+    #: missed instead of piling more load onto a struggling service
+    max_in_flight: int | None = Field(None, ge=1, le=32)
 
     @property
     def probe_timeout(self) -> float:
@@ -179,6 +182,11 @@ def _resolve_plugins(section: str, specs: list[PluginSpec], group: str,
         except plugins.UnknownPlugin as exc:
             hint = did_you_mean(spec.type, exc.known) or "known: " + ", ".join(exc.known)
             problems.append(source.problem(path + ("type",), str(exc), hint))
+            continue
+        except (ImportError, AttributeError) as exc:
+            problems.append(source.problem(path + ("type",),
+                                           f"plugin '{spec.type}' is registered but cannot be "
+                                           f"loaded: {exc}", "reinstall the package providing it"))
             continue
         params_model = cls.Params
         raw = spec.plugin_params()

@@ -1,0 +1,66 @@
+"""The sampling loop: a fixed schedule, a timeout per probe, hung probes never stall it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from ha_tests.monitors.base import Monitor, ProbeResult
+from ha_tests.sampling import SamplingLoop
+
+
+class SlowThenFast(Monitor):
+    """Probes block while `hang` is set (a hung API), answer at once otherwise."""
+
+    def __init__(self, timeout: float):
+        super().__init__("m", None, [], None, timeout=timeout)
+        self.hang = threading.Event()
+        self.release = threading.Event()
+        self.calls = 0
+
+    def probe(self) -> ProbeResult:
+        self.calls += 1
+        if self.hang.is_set():
+            self.release.wait(5)
+        return ProbeResult(True)
+
+
+def run_for(loop: SamplingLoop, seconds: float) -> None:
+    loop.start()
+    time.sleep(seconds)
+    loop.stop()
+
+
+def test_samples_follow_the_schedule_without_drift():
+    loop = SamplingLoop(SlowThenFast(timeout=0.5), interval=0.05, events=None)
+    run_for(loop, 1.0)
+    starts = [s.start for s in loop.snapshot()]
+    assert 17 <= len(starts) <= 22
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert max(gaps) < 0.05 * 3
+
+
+def test_a_hung_probe_is_one_timeout_and_the_monitor_keeps_sampling():
+    monitor = SlowThenFast(timeout=0.2)
+    loop = SamplingLoop(monitor, interval=0.05, events=None)
+    monitor.hang.set()
+    loop.start()
+    time.sleep(0.5)
+    monitor.hang.clear()
+    monitor.release.set()
+    time.sleep(0.5)
+    loop.stop()
+    samples = loop.snapshot()
+    timeouts = [s for s in samples if s.status == "timeout"]
+    assert timeouts and all(abs((s.end - s.start) - 0.2) < 1e-9 for s in timeouts)
+    assert samples[-1].ok  # sampling went on after the hang
+    assert len(samples) >= 15
+
+
+def test_max_in_flight_skips_ticks_instead_of_piling_on():
+    monitor = SlowThenFast(timeout=1.0)
+    monitor.hang.set()
+    loop = SamplingLoop(monitor, interval=0.02, events=None, max_in_flight=2)
+    run_for(loop, 0.5)
+    monitor.release.set()
+    assert monitor.calls <= 2 + 1 and loop.missed > 10
