@@ -1,0 +1,126 @@
+"""What ``lab up`` hands to its users: inventory, clouds.yaml, Yardstick pod.yaml, openrc.
+
+The inventory follows docs/contracts.rst exactly; the pod.yaml names nodes ``node1..node5``
+in the order Yardstick's HA test cases assume (``node1`` is a controller). Files holding a
+password are written mode 0600.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from ha_tests.lab import haproxy, keepalived, keystone, sshd
+from ha_tests.lab.plan import (
+    ADMIN_USER,
+    BMC_PORT,
+    BMC_USER,
+    CLOUD_NAME,
+    KEYSTONE_PORT,
+    MGMT_IF,
+    REGION,
+    LabPlan,
+)
+from ha_tests.lab.system import write_secret
+
+
+def _dump(data) -> str:
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
+
+
+def hactl(plan: LabPlan, verb: str, service: str) -> str:
+    return f"{plan.dir}/bin/hactl {verb} {service}"
+
+
+def inventory(plan: LabPlan, bmc_password: str) -> str:
+    services = {}
+    for name, regex, port in (("keystone", keystone.PROCESS_REGEX, KEYSTONE_PORT),
+                              ("haproxy", haproxy.PROCESS_REGEX, KEYSTONE_PORT),
+                              ("keepalived", keepalived.PROCESS_REGEX, None),
+                              ("sshd", sshd.PROCESS_REGEX, 22)):
+        entry = {"roles": ["controller"] if name != "sshd" else ["controller", "compute"],
+                 "process": regex, "manager": "command",
+                 "start": hactl(plan, "start", name), "stop": hactl(plan, "stop", name),
+                 "status": hactl(plan, "status", name)}
+        if port:
+            entry["port"] = port
+        services[name] = entry
+    data = {
+        "name": plan.name,
+        "test_target": True,
+        "cloud": CLOUD_NAME,
+        "clouds_yaml": str(plan.dir / "clouds.yaml"),
+        "vips": {"api": plan.vip},
+        "ssh": {"user": "root", "port": 22, "key_file": str(plan.dir / "ssh" / "id_ed25519"),
+                "known_hosts": str(plan.dir / "ssh" / "known_hosts"), "connect_timeout": 5},
+        "nodes": [{
+            "name": node.name,
+            "roles": [node.role],
+            "address": node.mgmt_ip,
+            "interfaces": {"mgmt": MGMT_IF},
+            "bmc": {"type": "ipmi", "address": node.bmc_ip, "port": BMC_PORT,
+                    "username": BMC_USER, "password": bmc_password},
+        } for node in plan.nodes],
+        "services": services,
+        "lab": {"name": plan.name, "dir": str(plan.dir),
+                "vms": [{"name": vm.name, "host": vm.host, "address": vm.address}
+                        for vm in plan.vms]},
+    }
+    return f"# Inventory of lab {plan.name}, written by ha-tests lab up\n" + _dump(data)
+
+
+def clouds_yaml(plan: LabPlan, admin_password: str) -> str:
+    return _dump({"clouds": {CLOUD_NAME: {
+        "auth": {"auth_url": plan.auth_url, "username": ADMIN_USER, "password": admin_password,
+                 "project_name": "admin", "user_domain_name": "Default",
+                 "project_domain_name": "Default"},
+        "region_name": REGION,
+        "identity_api_version": 3,
+        "interface": "public",
+    }}})
+
+
+def pod_yaml(plan: LabPlan, bmc_password: str) -> str:
+    nodes = [{
+        "name": f"node{node.index}",
+        "role": "Controller" if node.is_controller else "Compute",
+        "ip": node.mgmt_ip,
+        "user": "root",
+        "key_filename": str(plan.dir / "ssh" / "id_ed25519"),
+        "ipmi_ip": node.bmc_ip,
+        "ipmi_user": BMC_USER,
+        "ipmi_password": bmc_password,
+    } for node in plan.nodes]
+    names = ", ".join(f"node{n.index}={n.name}" for n in plan.nodes)
+    return f"# Yardstick pod.yaml of lab {plan.name} ({names})\n" + _dump({"nodes": nodes})
+
+
+def openrc(plan: LabPlan, admin_password: str) -> str:
+    return (f"# Credentials of lab {plan.name}: source this file\n"
+            f"export OS_AUTH_URL={plan.auth_url}\n"
+            f"export OS_USERNAME={ADMIN_USER}\n"
+            f"export OS_PASSWORD='{admin_password}'\n"
+            "export OS_PROJECT_NAME=admin\n"
+            "export OS_USER_DOMAIN_NAME=Default\n"
+            "export OS_PROJECT_DOMAIN_NAME=Default\n"
+            f"export OS_REGION_NAME={REGION}\n"
+            "export OS_IDENTITY_API_VERSION=3\n"
+            "export OS_INTERFACE=public\n")
+
+
+def write_all(plan: LabPlan, admin_password: str, bmc_password: str) -> None:
+    write_secret(plan.dir / "inventory.yaml", inventory(plan, bmc_password))
+    write_secret(plan.dir / "clouds.yaml", clouds_yaml(plan, admin_password))
+    write_secret(plan.dir / "pod.yaml", pod_yaml(plan, bmc_password))
+    write_secret(plan.dir / "openrc", openrc(plan, admin_password))
+
+
+def hactl_wrapper(plan: LabPlan, python: str) -> Path:
+    """``<lab>/bin/hactl``: the command the inventory's services map runs over SSH."""
+    path = plan.dir / "bin" / "hactl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\n# systemctl-like control of this lab node's services\n"
+                    f"exec {python} -m ha_tests.lab.hactl --lab-dir {plan.dir} \"$@\"\n")
+    path.chmod(0o755)
+    return path

@@ -1,0 +1,420 @@
+"""The lab: a miniature HA OpenStack control plane on this machine, for real fault injection.
+
+Three controllers (sshd, Keystone under gunicorn, HAProxy, keepalived with the API VIP) and
+two computes (sshd, one "VM" each), every node a set of namespaces with its own PID 1, plus a
+virtual IPMI BMC per node. ``Lab`` brings it up, reports on it and removes every trace of it;
+all names come from the lab's name and range (``plan.py``), so ``down`` also cleans up after a
+crash or a half-finished ``up``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ha_tests.lab import (
+    bmc,
+    files,
+    hactl,
+    haproxy,
+    hypervisor,
+    keepalived,
+    keystone,
+    network,
+    sshd,
+    vms,
+)
+from ha_tests.lab.plan import (
+    BMC_PORT,
+    CLOUD_NAME,
+    DEFAULT_CIDR,
+    DEFAULT_NAME,
+    MGMT_IF,
+    LabPlan,
+    NodePlan,
+)
+from ha_tests.lab.power import NodePower
+from ha_tests.lab.system import (
+    LabError,
+    alive,
+    cmdline,
+    ip,
+    kill,
+    netns_pids,
+    pss_kib,
+    require_root,
+    rss_kib,
+    wait_until,
+    write_secret,
+)
+
+UP_TIMEOUT = 120.0
+# Hypervisors started by this process, so ``down`` can reap them (no zombie left behind).
+_children: dict[str, subprocess.Popen] = {}
+
+
+class Lab:
+    """One lab, named and addressed as docs/contracts.rst says."""
+
+    def __init__(self, name: str = DEFAULT_NAME, cidr: str = DEFAULT_CIDR):
+        self.plan = LabPlan(name, cidr)
+        self.name = self.plan.name
+        self.cidr = self.plan.cidr
+        self.dir = self.plan.dir
+
+    def __repr__(self) -> str:
+        return f"Lab({self.name!r}, {self.cidr!r})"
+
+    # -- paths ----------------------------------------------------------------------------------
+    @property
+    def inventory_path(self) -> Path:
+        return self.dir / "inventory.yaml"
+
+    @property
+    def clouds_yaml_path(self) -> Path:
+        return self.dir / "clouds.yaml"
+
+    @property
+    def pod_yaml_path(self) -> Path:
+        return self.dir / "pod.yaml"
+
+    @property
+    def openrc_path(self) -> Path:
+        return self.dir / "openrc"
+
+    @property
+    def _state_path(self) -> Path:
+        return self.dir / "lab.json"
+
+    @property
+    def admin_password(self) -> str:
+        return (self.dir / "secrets" / "admin-password").read_text().strip()
+
+    def power(self, node: str) -> NodePower:
+        return NodePower(node, self.dir)
+
+    def _state(self) -> dict:
+        try:
+            return json.loads(self._state_path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def is_up(self) -> bool:
+        return self._state().get("state") == "up" and network.link_exists(self.plan.bridge)
+
+    def env(self) -> str:
+        return (f"export OS_CLOUD={CLOUD_NAME} OS_CLIENT_CONFIG_FILE={self.clouds_yaml_path} "
+                f"HA_TESTS_INVENTORY={self.inventory_path}")
+
+    # -- up -------------------------------------------------------------------------------------
+    def up(self, progress: Callable[[str], None] | None = None) -> bool:
+        """Bring the lab up; False if it already was. Raises LabError on failure."""
+        require_root()
+        started = time.monotonic()
+
+        def step(text: str) -> None:
+            if progress:
+                progress(f"[{time.monotonic() - started:5.1f}s] {text}")
+
+        state = self._state()
+        if self.is_up():
+            if state.get("cidr") != self.cidr:
+                raise LabError(f"lab {self.name} is up with range {state.get('cidr')}; "
+                               f"take it down first to use {self.cidr}")
+            step(f"lab {self.name} is already up ({self.dir})")
+            return False
+        self._check_range_free()
+        if state or network.lab_namespaces(self.plan) or network.link_exists(self.plan.bridge):
+            step("cleaning up what a previous run left")
+            self.down()
+        step(f"lab {self.name}: {self.cidr}, state in {self.dir}")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._write_state("starting")
+        admin_password, bmc_password = self._secrets()
+
+        keystone.write_config(self.plan)
+        keystone.make_key_repositories(self.plan)
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=4)
+        keystone_ready = pool.submit(keystone.bootstrap, self.plan, admin_password)
+        step("keystone: db_sync and bootstrap (in the background)")
+        host_keys = self._ssh_keys(pool)
+        step("ssh: lab key and host keys")
+
+        network.create_bridge(self.plan)
+        for node in self.plan.nodes:
+            network.create_node(self.plan, node)
+            for vm in node.vms:
+                vms.create(self.plan, node, vm)
+        step(f"network: bridge {self.plan.bridge}, {len(self.plan.nodes)} nodes, "
+             f"{len(self.plan.vms)} VMs, routes")
+
+        files.hactl_wrapper(self.plan, sys.executable)
+        for node in self.plan.nodes:
+            self._write_node(node)
+        self._start_hypervisor()
+        step("nodes configured; hypervisor running")
+
+        # Keystone needs its database only to answer requests, not to start: boot the
+        # controllers while the bootstrap runs.
+        for node in self.plan.nodes:
+            self.power(node.name).on()
+        step("nodes booted")
+        keystone_ready.result()
+        step("keystone database ready")
+
+        known = [f"{n.mgmt_ip} {host_keys[n.name]}" for n in self.plan.nodes]
+        (self.dir / "ssh" / "known_hosts").write_text("\n".join(known) + "\n")
+        files.write_all(self.plan, admin_password, bmc_password)
+        step("inventory.yaml, clouds.yaml, pod.yaml, openrc written")
+
+        if bmc.available():
+            bmc.write_config(self.plan)
+            bmc.start(self.plan)
+            step(f"virtual BMCs on {self.plan.nodes[0].bmc_ip}..{self.plan.nodes[-1].bmc_ip}"
+                 f":{BMC_PORT}")
+        else:
+            step("virtual BMCs skipped: ha_tests/lab/vbmc.py is missing")
+
+        self._wait_ready(admin_password, step)
+        pool.shutdown()
+        self._write_state("up", up_seconds=round(time.monotonic() - started, 1))
+        step(f"lab {self.name} is up; VIP {self.plan.vip} held by {self.vip_holder()}")
+        return True
+
+    def _check_range_free(self) -> None:
+        """Refuse a range another interface already uses (another lab, a real network)."""
+        listing = ip("-o", "-4", "addr", "show", check=False).stdout
+        for line in listing.split("\n"):
+            fields = line.split()
+            if len(fields) > 3 and fields[3].split("/")[0] == self.plan.host_ip \
+                    and fields[1] != self.plan.bridge:
+                raise LabError(f"{self.plan.host_ip} is already on {fields[1]}: range "
+                               f"{self.cidr} is in use; choose another with --cidr")
+
+    def _write_state(self, state: str, **extra) -> None:
+        data = {"name": self.name, "cidr": self.cidr, "state": state, "time": time.time()}
+        data.update(extra)
+        self._state_path.write_text(json.dumps(data, indent=2) + "\n")
+
+    def _secrets(self) -> tuple[str, str]:
+        directory = self.dir / "secrets"
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        values = []
+        # Letters and digits only (never a leading "-" that a command line would take for an
+        # option); IPMI passwords are at most 20 bytes; ipmitool -f wants no newline.
+        alphabet = string.ascii_letters + string.digits
+        for name, length in (("admin-password", 24), ("bmc-password", 16)):
+            path = directory / name
+            if not path.exists():
+                write_secret(path, "".join(secrets.choice(alphabet) for _ in range(length)))
+            values.append(path.read_text().strip())
+        return values[0], values[1]
+
+    def _ssh_keys(self, pool) -> dict[str, str]:
+        ssh_dir = self.dir / "ssh"
+        ssh_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for node in self.plan.nodes:
+            self.plan.node_dir(node.name).mkdir(parents=True, exist_ok=True)
+        jobs = {n.name: pool.submit(sshd.make_key, self.plan.node_dir(n.name)
+                                    / "ssh_host_ed25519_key", f"{n.name}@{self.name}")
+                for n in self.plan.nodes}
+        user_key = sshd.make_key(ssh_dir / "id_ed25519", f"ha-tests-lab@{self.name}")
+        (ssh_dir / "authorized_keys").write_text(user_key + "\n")
+        return {name: " ".join(job.result().split()[:2]) for name, job in jobs.items()}
+
+    def _write_node(self, node: NodePlan) -> None:
+        """The node's description: what its PID 1 boots, and how its power is switched."""
+        node_dir = self.plan.node_dir(node.name)
+        (node_dir / "log").mkdir(parents=True, exist_ok=True)
+        (node_dir / "sshd_config").write_text(
+            sshd.config(node_dir, self.dir / "ssh" / "authorized_keys"))
+        services = [sshd.service(node_dir)]
+        interfaces = {MGMT_IF: [f"{node.mgmt_ip}/24"]}
+        sysctls = {}
+        if node.is_controller:
+            (node_dir / "haproxy.cfg").write_text(haproxy.config(self.plan, node, node_dir))
+            (node_dir / "keepalived.conf").write_text(keepalived.config(self.plan, node))
+            services += [keystone.service(self.plan, node), haproxy.service(node_dir),
+                         keepalived.service(node_dir)]
+            sysctls["net/ipv4/ip_nonlocal_bind"] = "1"
+        else:
+            for vm in node.vms:
+                interfaces[vm.host_if] = [f"{vm.gateway}/24"]
+            sysctls["net/ipv4/ip_forward"] = "1"
+        spec = {
+            "name": node.name, "lab": self.name, "role": node.role,
+            "netns": node.netns, "host_link": node.host_link, "dir": str(node_dir),
+            "socket": str(node_dir / "run" / "hactl.sock"), "run_dir": str(node_dir / "run"),
+            "python": sys.executable,
+            "network": {"interfaces": interfaces, "sysctls": sysctls},
+            "directories": ["/run/sshd"],
+            "services": services,
+        }
+        (node_dir / "node.json").write_text(json.dumps(spec, indent=2) + "\n")
+
+    def _start_hypervisor(self) -> None:
+        if self._hypervisor_pid():
+            return
+        log = open(self.dir / "hypervisor.log", "ab")
+        child = subprocess.Popen(
+            [sys.executable, "-m", "ha_tests.lab.hypervisor", "--lab-dir", str(self.dir)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        log.close()
+        _children[str(self.dir)] = child
+        if not wait_until(self._hypervisor_pid, timeout=10):
+            raise LabError(f"the lab hypervisor did not start; see {self.dir}/hypervisor.log")
+
+    def _hypervisor_pid(self) -> int | None:
+        try:
+            pid = int(hypervisor.pid_path(self.dir).read_text())
+        except (OSError, ValueError):
+            return None
+        line = cmdline(pid)
+        if "ha_tests.lab.hypervisor" in line and str(self.dir) in line \
+                and hypervisor.socket_path(self.dir).exists():
+            return pid
+        return None
+
+    def _wait_ready(self, password: str, step) -> None:
+        def keystone_answers():
+            try:
+                return keystone.issue_token(self.plan.auth_url, password, timeout=3)[0]
+            except OSError:
+                return None
+
+        if not wait_until(keystone_answers, timeout=UP_TIMEOUT, interval=0.5):
+            raise LabError(f"Keystone does not answer through the VIP {self.plan.auth_url}; "
+                           f"see {self.dir}/nodes/ctl*/log/")
+        step(f"keystone answers through the VIP ({self.plan.auth_url})")
+        for node in self.plan.nodes:
+            if not wait_until(lambda n=node: ssh_banner(n.mgmt_ip), timeout=30, interval=0.2):
+                raise LabError(f"sshd on {node.name} ({node.mgmt_ip}) does not answer")
+        step("sshd answers on every node")
+        for vm in self.plan.vms:
+            if not wait_until(lambda v=vm: vms.ping(v.address), timeout=15, interval=0.2):
+                raise LabError(f"VM {vm.name} ({vm.address}) does not answer ping")
+        step("every VM answers ping")
+
+    # -- down -----------------------------------------------------------------------------------
+    def down(self) -> list[str]:
+        """Remove every process, namespace, link, route, address and file of the lab."""
+        require_root()
+        removed = []
+        if bmc.stop(self.plan):
+            removed.append("virtual BMC daemon")
+        namespaces = network.lab_namespaces(self.plan)
+        for _ in range(3):  # nodes first: killing a PID 1 kills its node
+            pids = [pid for ns in namespaces for pid in netns_pids(ns)]
+            if not pids:
+                break
+            for pid in pids:
+                kill(pid, signal.SIGKILL)
+            wait_until(lambda: not any(netns_pids(ns) for ns in namespaces), timeout=5)
+        if namespaces:
+            removed.append(f"processes of {len(namespaces)} namespaces")
+        for pid in self._leftover_processes():
+            kill(pid, signal.SIGTERM if "hypervisor" in cmdline(pid) else signal.SIGKILL)
+            wait_until(lambda p=pid: not alive(p), timeout=5)
+            kill(pid, signal.SIGKILL)
+            removed.append(f"process {pid}")
+        child = _children.pop(str(self.dir), None)
+        if child is not None:
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        removed += network.remove(self.plan)
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+            removed.append(f"directory {self.dir}")
+        return removed
+
+    def _leftover_processes(self) -> list[int]:
+        """Lab processes outside the namespaces (hypervisor, vbmc), found by their lab dir."""
+        marker = str(self.dir)
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and int(entry) != os.getpid():
+                line = cmdline(int(entry))
+                if marker in line and "ha_tests.lab." in line and alive(int(entry)):
+                    found.append(int(entry))
+        return found
+
+    # -- status ---------------------------------------------------------------------------------
+    def vip_holder(self) -> str | None:
+        for node in self.plan.controllers:
+            result = ip("-n", node.netns, "-o", "-4", "addr", "show", "dev", MGMT_IF,
+                        check=False)
+            if f" {self.plan.vip}/" in result.stdout:
+                if NodePower(node.name, self.dir).state():
+                    return node.name
+        return None
+
+    def services(self, node: str) -> dict[str, str]:
+        """Service name -> state, from the node's PID 1 ({} when the node is off)."""
+        try:
+            rc, text = hactl.request(self.plan.node_dir(node) / "run" / "hactl.sock", "list",
+                                     timeout=5)
+        except (OSError, ValueError):
+            return {}
+        return {item["name"]: item["state"] for item in json.loads(text)} if rc == 0 else {}
+
+    def processes(self) -> list[int]:
+        pids = [pid for ns in network.lab_namespaces(self.plan) for pid in netns_pids(ns)]
+        return sorted(set(pids + self._leftover_processes()))
+
+    def memory(self) -> dict:
+        pids = self.processes()
+        return {"processes": len(pids),
+                "rss_mib": round(sum(rss_kib(p) for p in pids) / 1024, 1),
+                "pss_mib": round(sum(pss_kib(p) for p in pids) / 1024, 1)}
+
+    def status(self, bmc_query: bool = True) -> dict:
+        state = self._state()
+        result = {"name": self.name, "cidr": self.cidr, "dir": str(self.dir),
+                  "up": self.is_up(), "state": state.get("state", "absent"),
+                  "up_seconds": state.get("up_seconds"), "vip": self.plan.vip,
+                  "vip_holder": None, "nodes": [], "vms": [], "bmc": None}
+        if not self.dir.exists():
+            return result
+        result["vip_holder"] = self.vip_holder()
+        bmc_pid = bmc.running_pid(self.plan)
+        result["bmc"] = {"running": bmc_pid is not None, "pid": bmc_pid}
+        for node in self.plan.nodes:
+            try:
+                powered = NodePower(node.name, self.dir).state()
+            except LabError:
+                powered = False
+            entry = {"name": node.name, "role": node.role, "address": node.mgmt_ip,
+                     "power": "on" if powered else "off",
+                     "services": self.services(node.name) if powered else {},
+                     "bmc_address": node.bmc_ip, "bmc_power": None}
+            if bmc_query and bmc_pid is not None:
+                entry["bmc_power"] = bmc.power_state(self.plan, node.bmc_ip)
+            result["nodes"].append(entry)
+        for vm in self.plan.vms:
+            result["vms"].append({"name": vm.name, "host": vm.host, "address": vm.address,
+                                  "ping": vms.ping(vm.address)})
+        result["memory"] = self.memory()
+        return result
+
+
+def ssh_banner(address: str, timeout: float = 2.0) -> bool:
+    try:
+        with socket.create_connection((address, 22), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            return sock.recv(64).startswith(b"SSH-")
+    except OSError:
+        return False

@@ -1,0 +1,136 @@
+"""The lab's names, addresses and paths, all derived from its name and range.
+
+Everything that must be found again later (by ``lab down`` after a crash, by the virtual BMC,
+by a test in another process) is computed here from ``(name, cidr)``, never remembered only
+in a running process. The address plan is the one of docs/contracts.rst.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import re
+from pathlib import Path
+
+DEFAULT_NAME = "halab"
+DEFAULT_CIDR = "10.199.0.0/16"
+MGMT_IF = "br-mgmt"
+CONTROLLERS = ("ctl1", "ctl2", "ctl3")
+COMPUTES = ("cmp1", "cmp2")
+VMS_PER_COMPUTE = 1
+KEYSTONE_PORT = 5000
+BMC_PORT = 623
+BMC_USER = "admin"
+ADMIN_USER = "admin"
+CLOUD_NAME = "ha-lab"
+REGION = "RegionOne"
+# Link names are limited to 15 characters: "<name>-ctl1" must fit.
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,9}$")
+
+
+def lab_base_dir() -> Path:
+    return Path(os.environ.get("HA_TESTS_LAB_DIR", "/var/lib/ha-tests-lab"))
+
+
+@dataclasses.dataclass(frozen=True)
+class VmPlan:
+    name: str  # cmp1-vm1
+    host: str  # cmp1
+    netns: str  # halab-cmp1-vm1
+    address: str  # 10.199.101.11
+    gateway: str  # 10.199.101.1, the compute's side
+    subnet: str  # 10.199.101.0/24
+    host_if: str  # vm1, in the compute's namespace
+    vm_if: str = "eth0"
+
+
+@dataclasses.dataclass(frozen=True)
+class NodePlan:
+    name: str
+    role: str  # controller | compute
+    index: int  # 1-based position in the pod (node1..node5)
+    mgmt_ip: str
+    bmc_ip: str
+    netns: str
+    host_link: str  # host side of the node's veth (its "cable")
+    vms: tuple[VmPlan, ...] = ()
+
+    @property
+    def is_controller(self) -> bool:
+        return self.role == "controller"
+
+
+class LabPlan:
+    """Names and addresses of one lab; pure computation, touches nothing."""
+
+    def __init__(self, name: str = DEFAULT_NAME, cidr: str = DEFAULT_CIDR):
+        if not NAME_PATTERN.match(name):
+            raise ValueError(f"lab name {name!r}: use 1-10 lower-case letters and digits, "
+                             "starting with a letter (link names are limited to 15 characters)")
+        try:
+            network = ipaddress.ip_network(cidr, strict=False)
+        except ValueError as error:
+            raise ValueError(f"--cidr {cidr!r}: {error}") from None
+        if network.version != 4 or network.prefixlen > 16:
+            raise ValueError(f"--cidr {cidr!r}: needs an IPv4 range of at least /16 "
+                             "(e.g. 10.199.0.0/16)")
+        self.name = name
+        self.cidr = str(network)
+        self._base = int(network.network_address)
+        self.bridge = f"{name}-br"
+        self.dir = lab_base_dir() / name
+        self.host_ip = self.address(0, 1)
+        self.bmc_host_ip = self.address(1, 1)
+        self.vip = self.address(0, 10)
+        nodes = []
+        for i, node in enumerate(CONTROLLERS, start=1):
+            nodes.append(self._node(node, "controller", len(nodes) + 1, 10 + i))
+        for i, node in enumerate(COMPUTES, start=1):
+            vms = tuple(
+                VmPlan(name=f"{node}-vm{v}", host=node, netns=f"{name}-{node}-vm{v}",
+                       address=self.address(100 + i, 10 + v),
+                       gateway=self.address(100 + i, 1),
+                       subnet=f"{self.address(100 + i, 0)}/24", host_if=f"vm{v}")
+                for v in range(1, VMS_PER_COMPUTE + 1))
+            nodes.append(dataclasses.replace(
+                self._node(node, "compute", len(nodes) + 1, 20 + i), vms=vms))
+        self.nodes: tuple[NodePlan, ...] = tuple(nodes)
+
+    def address(self, third: int, fourth: int) -> str:
+        return str(ipaddress.IPv4Address(self._base + third * 256 + fourth))
+
+    def _node(self, name: str, role: str, index: int, octet: int) -> NodePlan:
+        return NodePlan(name=name, role=role, index=index, mgmt_ip=self.address(0, octet),
+                        bmc_ip=self.address(1, octet), netns=f"{self.name}-{name}",
+                        host_link=f"{self.name}-{name}")
+
+    @property
+    def controllers(self) -> list[NodePlan]:
+        return [n for n in self.nodes if n.is_controller]
+
+    @property
+    def computes(self) -> list[NodePlan]:
+        return [n for n in self.nodes if not n.is_controller]
+
+    @property
+    def vms(self) -> list[VmPlan]:
+        return [vm for n in self.nodes for vm in n.vms]
+
+    def node(self, name: str) -> NodePlan:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(f"lab {self.name} has no node {name!r}")
+
+    def netns_pattern(self) -> re.Pattern:
+        """Matches exactly this lab's namespaces (not those of a lab named ``<name>x``)."""
+        return re.compile(rf"^{re.escape(self.name)}-(ctl|cmp)\d+(-vm\d+)?$")
+
+    # -- paths -----------------------------------------------------------------------------
+    def node_dir(self, node: str) -> Path:
+        return self.dir / "nodes" / node
+
+    @property
+    def auth_url(self) -> str:
+        return f"http://{self.vip}:{KEYSTONE_PORT}/v3"

@@ -1,0 +1,79 @@
+"""Observing the lab from outside, as an operator would: /proc, ping, SSH, HTTP."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+import urllib.error
+
+import paramiko
+
+from ha_tests.inventory import load_inventory
+from ha_tests.lab import keystone
+from ha_tests.lab.system import alive, cmdline, netns_pids, nspids
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def node_processes(lab, node: str) -> dict[int, str]:
+    """Host PID -> command line of every process inside the node's PID namespace."""
+    netns = lab.plan.node(node).netns
+    return {pid: cmdline(pid) for pid in netns_pids(netns) if len(nspids(pid)) > 1}
+
+
+def service_pids(lab, node: str, service: str) -> list[int]:
+    """Processes of a service, found with the inventory's own regex."""
+    regex = re.compile(load_inventory(lab.inventory_path).services[service].process)
+    return [pid for pid, line in node_processes(lab, node).items()
+            if regex.search(line) and alive(pid)]
+
+
+def ping(address: str, count: int = 1, wait: int = 1) -> bool:
+    return subprocess.run(["ping", "-n", "-q", "-c", str(count), "-W", str(wait), address],
+                          capture_output=True).returncode == 0
+
+
+def token(lab, timeout: float = 3.0):
+    return keystone.issue_token(lab.plan.auth_url, lab.admin_password, timeout=timeout)
+
+
+def api_ok(lab):
+    """Headers (case-insensitive) of a token request through the VIP; None on failure."""
+    try:
+        return token(lab)[1]
+    except (OSError, urllib.error.HTTPError):
+        return None
+
+
+def ssh(lab, node: str, command: str, timeout: float = 10.0) -> tuple[int, str]:
+    """Run a command on a node over real SSH, host key verified against known_hosts."""
+    inventory = load_inventory(lab.inventory_path)
+    settings = inventory.ssh_for(inventory.node(node))
+    client = paramiko.SSHClient()
+    client.load_host_keys(settings.known_hosts)
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.connect(inventory.node(node).address, username=settings.user,
+                   key_filename=settings.key_file, timeout=timeout, allow_agent=False,
+                   look_for_keys=False)
+    try:
+        _, stdout, _ = client.exec_command(command, timeout=timeout)
+        output = stdout.read().decode()
+        return stdout.channel.recv_exit_status(), output
+    finally:
+        client.close()
+
+
+def healthy(lab) -> bool:
+    """Every node on, every service running, the VIP held, the API answering."""
+    status = lab.status(bmc_query=False)
+    return (all(n["power"] == "on" and n["services"]
+                and set(n["services"].values()) == {"running"} for n in status["nodes"])
+            and status["vip_holder"] is not None and api_ok(lab) is not None)

@@ -1,0 +1,79 @@
+"""``lab down`` leaves nothing behind, also after a crash. Runs last among the lab tests (it
+takes the session's lab down, checks, and brings it back for the tests after it)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pytest
+from conftest import LAB_NAME
+from labcheck import healthy, wait_for
+
+from ha_tests.lab import Lab
+from ha_tests.lab.system import alive, cmdline, ip, netns_list
+
+pytestmark = pytest.mark.lab
+
+
+def traces(lab: Lab) -> list[str]:
+    """Everything of the lab the host still shows: namespaces, links, routes, addresses,
+    mounts, processes, files."""
+    found = [f"netns {ns}" for ns in netns_list() if lab.plan.netns_pattern().match(ns)]
+    links = ip("-o", "link", "show").stdout
+    found += [f"link {lab.plan.bridge}"] if f" {lab.plan.bridge}:" in links else []
+    found += [f"link {n.host_link}" for n in lab.plan.nodes if f" {n.host_link}@" in links]
+    routes = ip("route", "show").stdout.splitlines()
+    found += [f"route {vm.subnet}" for vm in lab.plan.vms
+              if any(r.startswith(f"{vm.subnet} ") for r in routes)]
+    addresses = ip("-o", "addr", "show").stdout
+    found += [f"address {a}" for a in (lab.plan.host_ip, lab.plan.vip,
+                                        *(n.bmc_ip for n in lab.plan.nodes))
+              if f" {a}/" in addresses]
+    with open("/proc/mounts") as mounts:
+        found += [f"mount {line.split()[1]}" for line in mounts
+                  if str(lab.dir) in line or f"/run/netns/{lab.name}-" in line]
+    found += [f"process {pid}: {cmdline(pid)}" for pid in map(int, filter(
+        str.isdigit, os.listdir("/proc"))) if str(lab.dir) in cmdline(pid) and alive(pid)
+        and pid != os.getpid()]
+    found += [f"directory {lab.dir}"] if lab.dir.exists() else []
+    return found
+
+
+def test_down_after_a_crash_finds_the_leftovers_by_name():
+    name = f"{LAB_NAME[:8]}cr"
+    crashed = Lab(name=name, cidr="10.250.0.0/16")  # never addressed
+    node = crashed.plan.nodes[0]
+    ip("netns", "add", node.netns)
+    ip("link", "add", crashed.plan.bridge, "type", "bridge")
+    ip("link", "add", node.host_link, "type", "veth", "peer", "name", "br-mgmt",
+       "netns", node.netns)
+    crashed.dir.mkdir(parents=True, exist_ok=True)
+    (crashed.dir / "lab.json").write_text('{"state": "starting"}')
+    orphan = subprocess.Popen(["ip", "netns", "exec", node.netns, "unshare", "--pid",
+                               "--fork", "--mount-proc", "sleep", "600"])
+    time.sleep(0.3)
+    try:
+        crashed.down()
+        assert orphan.wait(timeout=5) is not None
+        assert traces(crashed) == []
+    finally:
+        if orphan.poll() is None:
+            orphan.kill()
+        crashed.down()
+
+
+def test_down_leaves_nothing_then_up_again(lab):
+    assert wait_for(lambda: healthy(lab), 90)
+    processes = lab.processes()
+    assert processes
+    lab.down()
+    assert traces(lab) == []
+    assert not any(alive(pid) for pid in processes)
+    assert lab.status()["state"] == "absent"
+    # up again, for any test that comes after in this session
+    started = time.monotonic()
+    assert lab.up() is True
+    assert time.monotonic() - started < 90
+    assert wait_for(lambda: healthy(lab), 60)
