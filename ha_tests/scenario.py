@@ -102,8 +102,9 @@ class MonitorSpec(PluginSpec):
     #: False for monitors that only observe (e.g. the killed process itself): no SLA verdict
     gate: bool = True
     #: at most this many probes running at once; a tick finding them all busy is counted as
-    #: missed instead of piling more load onto a struggling service
-    max_in_flight: int | None = Field(None, ge=1, le=32)
+    #: missed instead of piling more load onto a struggling service (timed-out requests stay
+    #: queued in the server: without a cap, the monitor itself can cause the outage)
+    max_in_flight: int = Field(2, ge=1, le=32)
 
     @property
     def probe_timeout(self) -> float:
@@ -162,7 +163,17 @@ class Scenario:
         return self.model.gap
 
     def sla_for(self, monitor: PluginUse) -> dict[str, float]:
+        """The scenario's limits overlaid by the monitor's own.
+
+        A tier's detection limit is the cloud's own detection of the fault (OPNFV SAL), which
+        only monitors that report the cloud's view (``detects = True``: service-status,
+        host-status) observe; on an availability monitor a late outage onset is good news,
+        not a missed detection. An explicit ``max_detection`` applies as written.
+        """
         limits = self.model.sla.limits() if self.model.sla else {}
+        if self.model.sla and self.model.sla.tier and self.model.sla.max_detection is None \
+                and not getattr(monitor.cls, "detects", False):
+            limits.pop("max_detection", None)
         own = monitor.spec.sla  # type: ignore[attr-defined]
         if own is not None:
             limits.update(own.limits())

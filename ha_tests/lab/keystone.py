@@ -61,7 +61,13 @@ max_active_keys = 3
 key_repository = {kdir}/credential-keys
 
 [cache]
-enabled = false
+# Production keystone always caches (memcached); without a cache every token validation
+# re-reads user, project, roles and revocations from the database (0.5 s here on SQLite),
+# and the monitors' own validations would overload the lab. An in-process cache per worker
+# keeps each controller independent, so losing one loses nothing the others need.
+enabled = true
+backend = dogpile.cache.memory
+expiration_time = 600
 
 [identity]
 # bcrypt's default cost (12 rounds, 0.3 s of CPU per password check) would make every

@@ -30,6 +30,9 @@ class ProbeResult:
 class Monitor(abc.ABC):
     Params: ClassVar[type[StrictModel]] = NoParams
     needs_target: ClassVar[bool] = False
+    #: True when a failed sample means "the cloud reports the fault" (its own detection),
+    #: so an SLA tier's detection limit applies to it
+    detects: ClassVar[bool] = False
 
     def __init__(self, name: str, params: StrictModel, nodes: list[Node], ctx: RunContext,
                  *, timeout: float):

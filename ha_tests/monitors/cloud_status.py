@@ -95,6 +95,7 @@ class ServiceStatusParams(StrictModel):
 
 class ServiceStatusMonitor(Monitor):
     Params = ServiceStatusParams
+    detects = True
 
     def setup(self) -> None:
         hosts = [self.params.host] if self.params.host else [n.name for n in self.nodes]
