@@ -1,0 +1,143 @@
+"""freeze-process: SIGSTOP a service's processes — alive, holding its sockets, answering nothing.
+
+The hung-but-alive failure (a D-state disk, a GC pause, a deadlock) is what a killed process
+is not: the PID stays, TCP connects still succeed (the kernel completes the handshake on the
+listening socket), systemd and Pacemaker's monitor see a running process, and only timeouts
+notice. Rollback sends SIGCONT to exactly the PIDs it stopped. A node-side dead-man timer
+(ha_tests.attackers.deadman) continues them after ``duration`` seconds if the runner is gone,
+so no process stays frozen.
+
+Example::
+
+    - type: freeze-process
+      target: victim
+      service: rabbitmq           # pattern from the inventory, or process: '<regex>'
+      duration: 20
+    timing:
+      fault_duration: 20
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from ha_tests.attackers import deadman
+from ha_tests.attackers.base import Attacker
+from ha_tests.errors import PreflightError, RollbackError, TransportError
+from ha_tests.processes import find
+from ha_tests.transport import script
+from ha_tests.validation import StrictModel
+
+KIND = "freeze-process"
+
+#: continue the given PIDs; those gone meanwhile are fine
+HEAL = 'for p in "$@"; do kill -s CONT "$p" 2>/dev/null; done\nexit 0\n'
+
+#: "PID STATE" for each given PID that still exists
+_STATES = r"""
+for p in "$@"; do
+  read -r st < "/proc/$p/stat" 2>/dev/null || continue
+  st=${st##*) }; set -f; echo "$p ${st%% *}"; set +f
+done
+"""
+
+
+class FreezeProcessParams(StrictModel):
+    service: str | None = Field(None, description="service name in the inventory services map")
+    process: str | None = Field(None, description="regex over the command line; overrides "
+                                                  "the service's pattern")
+    duration: float | None = Field(None, gt=0, le=3600,
+                                   description="seconds until the node continues the "
+                                               "processes by itself; default: the hold")
+
+    @model_validator(mode="after")
+    def _needs_pattern(self):
+        if not (self.service or self.process):
+            raise ValueError("freeze-process needs 'service' (from the inventory) or 'process'")
+        return self
+
+
+class FreezeProcess(Attacker):
+    Params = FreezeProcessParams
+    self_healing = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ident = deadman.new_id()
+        self.frozen: dict[str, list[int]] = {}
+
+    @property
+    def duration(self) -> float:
+        return deadman.fault_seconds(self, self.params.duration)
+
+    @property
+    def pattern(self) -> str:
+        if self.params.process:
+            return self.params.process
+        service = self.ctx.inventory.service(self.params.service)
+        if service is None or not service.process:
+            raise PreflightError(f"{self.name}: the inventory's services map has no process "
+                                 f"pattern for '{self.params.service}'")
+        return service.process
+
+    def preflight(self) -> None:
+        self.duration  # noqa: B018 - raises PreflightError when nothing says how long
+        for node in self.nodes:
+            if not find(self.ctx.shell(node), self.pattern):
+                raise PreflightError(f"{self.name}: no process matches {self.pattern!r} on "
+                                     f"{node.name}; nothing to freeze")
+
+    def inject(self) -> dict[str, Any]:
+        seconds = self.duration
+        for node in self.nodes:
+            shell = self.ctx.shell(node)
+            pids = [str(p.pid) for p in find(shell, self.pattern)]
+            if not pids:
+                continue
+            self.frozen[node.name] = [int(p) for p in pids]
+            deadman.arm(shell, KIND, self.ident, seconds, HEAL, *pids)
+            shell.run(["kill", "-s", "STOP", *pids], timeout=10)
+            deadman.check_armed(shell, KIND, self.ident, script(HEAL, *pids), seconds)
+        return {"pids": self.frozen, "pattern": self.pattern, "duration": seconds}
+
+    def states(self, node_name: str) -> dict[int, str]:
+        """State letter (R, S, T, ...) of each frozen PID still alive, from /proc."""
+        pids = self.frozen.get(node_name, [])
+        if not pids:
+            return {}
+        result = self.ctx.shell(node_name).run(script(_STATES, *map(str, pids)), timeout=10)
+        result.check(f"{node_name}: reading process states")
+        return {int(line.split()[0]): line.split()[1] for line in result.stdout.splitlines()}
+
+    def rollback(self) -> dict[str, Any]:
+        report = {}
+        for name, pids in self.frozen.items():
+            shell = self.ctx.shell(name)
+            try:
+                shell.run(script(HEAL, *map(str, pids)), timeout=10).check()
+            except TransportError as exc:
+                raise RollbackError(f"{self.name}: cannot continue PIDs on {name} ({exc}); "
+                                    "its dead-man timer will") from None
+            deadman.disarm(shell, KIND, self.ident)
+            report[name] = self.states(name)
+        return {"states": report}
+
+    def verify(self) -> None:
+        stopped = {name: [pid for pid, state in self.states(name).items() if state == "T"]
+                   for name in self.frozen}
+        stopped = {k: v for k, v in stopped.items() if v}
+        if stopped:
+            raise RollbackError(f"{self.name}: still stopped (state T): {stopped}")
+
+    def ledger_state(self) -> dict[str, Any]:
+        return {"ident": self.ident, "frozen": self.frozen}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        self.ident = state.get("ident", self.ident)
+        self.frozen = {k: list(v) for k, v in state.get("frozen", {}).items()}
+
+    def describe(self) -> str:
+        what = self.params.service or self.params.process
+        return f"{self.name}: SIGSTOP {what} on " + ", ".join(n.name for n in self.nodes)

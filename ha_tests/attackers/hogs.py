@@ -1,0 +1,314 @@
+"""Resource hogs: cpu-hog, memory-hog, disk-fill, io-stall — bounded, tagged, self-ending.
+
+Yardstick's stress-cpu starts unbounded busy loops it later kills by name, and its disk fault
+writes a 246 GB file onto ``/``. These hogs are bounded three ways: by size (refusing what
+would starve the node: a fraction of MemAvailable, a minimum of free disk), by time (every
+process runs under coreutils ``timeout``, and a node-side dead-man timer removes the files),
+and by identity (every process group and file carries this run's id, so rollback kills and
+deletes exactly its own). Only tools of a Debian base system are used: sh, dd, head, timeout,
+getconf, fallocate (dd when the file system cannot preallocate).
+
+Examples::
+
+    - type: cpu-hog                # tc051
+      target: victim
+      workers: 0                   # 0: one busy loop per online CPU of the node
+      duration: 30
+    - type: memory-hog
+      target: victim
+      mib: 2048
+      max_fraction: 0.5            # refuse more than half of MemAvailable
+      duration: 30
+    - type: disk-fill
+      target: victim
+      dir: /var/lib/mysql
+      mib: 4096
+      min_free_percent: 10         # refuse to leave less than 10 % free
+      duration: 60
+    - type: io-stall               # tc052
+      target: victim
+      dir: /var/lib/nova
+      writers: 4                   # concurrent dd ... conv=fsync loops
+      mib: 256                     # per writer file
+      duration: 30
+"""
+
+from __future__ import annotations
+
+import posixpath
+import time
+from typing import Any, ClassVar
+
+from pydantic import Field, field_validator
+
+from ha_tests.attackers import deadman
+from ha_tests.attackers.base import Attacker
+from ha_tests.errors import PreflightError, RollbackError, TransportError
+from ha_tests.inventory import Node
+from ha_tests.transport import Shell, script
+from ha_tests.validation import StrictModel
+
+#: kill this hog's process groups, delete its files ($1 kind, $2 id, $3 dir or empty)
+HEAL = deadman.KILL_TAGGED_FN + r"""
+ha_kill_tagged KILL "$1" "$2" >/dev/null
+if [ -n "$3" ]; then rm -f -- "$3"/.ha-tests-"$1"-"$2"*; fi
+exit 0
+"""
+
+#: this hog's files still present
+_FILES = 'for f in "$3"/.ha-tests-"$1"-"$2"*; do [ -e "$f" ] && echo "$f"; done\nexit 0\n'
+
+_CPU = r"""
+i=0
+while [ "$i" -lt "$1" ]; do
+  ( while :; do :; done ) &
+  i=$((i+1))
+done
+wait
+"""
+
+#: dd holds one block of $1 MiB (read from /dev/zero, so really resident) until killed: it
+#: cannot finish writing it into a pipe nobody reads
+_MEMORY = 'dd if=/dev/zero bs="$1"M count=1 iflag=fullblock 2>/dev/null | sleep "$2"\n'
+
+#: $1 writers, each rewriting its own $2 MiB file with an fsync per pass, under $3/$4
+_IO = r"""
+i=0
+while [ "$i" -lt "$1" ]; do
+  f="$3/.ha-tests-io-stall-$4-$i"
+  ( while :; do dd if=/dev/zero of="$f" bs=1M count="$2" conv=fsync 2>/dev/null; done ) &
+  i=$((i+1))
+done
+wait
+"""
+
+_FILL = r"""
+f="$1/.ha-tests-disk-fill-$3"
+fallocate -l "$2"M -- "$f" 2>/dev/null \
+  || dd if=/dev/zero of="$f" bs=1M count="$2" conv=fsync 2>/dev/null || exit 1
+"""
+
+_DF = 'cd -- "$1" || exit 3\ndf -Pk . | tail -n 1\n'
+
+
+class HogParams(StrictModel):
+    duration: float | None = Field(None, gt=0, le=3600,
+                                   description="seconds the hog lasts at most (node-side "
+                                               "timers); default: the scenario's fault hold")
+
+
+class DirParams(HogParams):
+    dir: str = Field(description="absolute directory on the node")
+    mib: int = Field(ge=1, le=1024 * 1024)
+    min_free_percent: float = Field(10.0, ge=1, le=99,
+                                    description="refuse to leave less than this free")
+
+    @field_validator("dir")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/") or "\0" in value or "\n" in value:
+            raise ValueError(f"{value!r} is not an absolute directory")
+        return posixpath.normpath(value)
+
+
+class _Hog(Attacker):
+    """Launch, heal and verify shared by the four hogs; subclasses say what runs."""
+
+    kind: ClassVar[str] = ""
+    self_healing = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ident = deadman.new_id()
+        self.started: dict[str, dict[str, Any]] = {}
+
+    @property
+    def duration(self) -> float:
+        return deadman.fault_seconds(self, self.params.duration)
+
+    @property
+    def directory(self) -> str:
+        return getattr(self.params, "dir", "")
+
+    def preflight(self) -> None:
+        self.duration  # noqa: B018 - raises PreflightError when nothing says how long
+        for node in self.nodes:
+            self.check_node(node)
+
+    def check_node(self, node: Node) -> None:
+        """Raise PreflightError when this hog would starve or cannot run on the node."""
+
+    def launch(self, shell: Shell, code: str, *args: str) -> int:
+        """Run code detached under ``timeout``, tagged; its process group is the hog."""
+        return deadman.detach(shell, ["timeout", "-s", "KILL", f"{self.duration:g}", "sh", "-c",
+                                      code, deadman.tag(self.kind, self.ident), *args])
+
+    def start(self, node: Node, shell: Shell) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def inject(self) -> dict[str, Any]:
+        seconds = self.duration
+        for node in self.nodes:
+            shell = self.ctx.shell(node)
+            self.started[node.name] = {"at": time.time()}
+            deadman.arm(shell, self.kind, self.ident, seconds, HEAL, self.kind, self.ident,
+                        self.directory)
+            self.started[node.name].update(self.start(node, shell))
+            deadman.check_armed(shell, self.kind, self.ident,
+                                script(HEAL, self.kind, self.ident, self.directory), seconds)
+        return {"tag": deadman.tag(self.kind, self.ident), "duration": seconds,
+                "nodes": self.started}
+
+    def leftovers(self, node: Node | str) -> dict[str, list]:
+        shell = self.ctx.shell(node)
+        left: dict[str, list] = {"pids": deadman.tagged_pids(shell, self.kind, self.ident)}
+        if self.directory:
+            out = shell.run(script(_FILES, self.kind, self.ident, self.directory), timeout=10)
+            left["files"] = out.check().stdout.splitlines()
+        return {k: v for k, v in left.items() if v}
+
+    def rollback(self) -> dict[str, Any]:
+        report = {}
+        for name in self.started:
+            shell = self.ctx.shell(name)
+            try:
+                # again while anything is left: a process caught mid-exec shows no command
+                # line for an instant, so one pass can miss a group started just now
+                for _attempt in range(5):
+                    shell.run(script(HEAL, self.kind, self.ident, self.directory),
+                              timeout=30).check(f"{name}: stopping {self.kind}")
+                    left = deadman.wait_gone(shell, self.kind, self.ident, seconds=1)
+                    if not left:
+                        break
+                deadman.disarm(shell, self.kind, self.ident)
+            except TransportError as exc:
+                raise RollbackError(f"{self.name}: cannot stop {self.kind} on {name} ({exc}); "
+                                    "its timers end it") from None
+            report[name] = {"left": left}
+        return {"stopped": report}
+
+    def verify(self) -> None:
+        for name in self.started:
+            left = self.leftovers(name)
+            if left:
+                raise RollbackError(f"{self.name}: {self.kind} leftovers on {name}: {left}")
+
+    def ledger_state(self) -> dict[str, Any]:
+        return {"ident": self.ident, "started": self.started}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        self.ident = state.get("ident", self.ident)
+        self.started = {k: dict(v) for k, v in state.get("started", {}).items()}
+
+    def df(self, node: Node) -> tuple[int, int]:
+        """(total MiB, available MiB) of the file system holding the directory."""
+        result = self.ctx.shell(node).run(script(_DF, self.directory), timeout=10)
+        if not result.ok:
+            raise PreflightError(f"{self.name}: no directory {self.directory!r} on "
+                                 f"{node.name}")
+        fields = result.stdout.split()
+        return int(fields[1]) // 1024, int(fields[3]) // 1024
+
+    def check_space(self, node: Node, need_mib: int) -> dict[str, int]:
+        total, avail = self.df(node)
+        floor = total * self.params.min_free_percent / 100
+        if avail - need_mib < floor:
+            raise PreflightError(
+                f"{self.name}: {need_mib} MiB in {self.directory} on {node.name} would leave "
+                f"{max(avail - need_mib, 0)} of {total} MiB free, under min_free_percent "
+                f"{self.params.min_free_percent:g}; ask for at most "
+                f"{max(int(avail - floor), 0)} MiB")
+        return {"total_mib": total, "available_mib": avail}
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.kind} on " + ", ".join(n.name for n in self.nodes)
+
+
+class CpuHogParams(HogParams):
+    workers: int = Field(0, ge=0, le=4096, description="busy loops; 0 = one per online CPU")
+
+
+class CpuHog(_Hog):
+    """Busy loops in the shell, one per CPU by default (Yardstick tc051's stress-cpu)."""
+
+    Params = CpuHogParams
+    kind = "cpu-hog"
+
+    def start(self, node: Node, shell: Shell) -> dict[str, Any]:
+        workers = self.params.workers
+        if not workers:
+            out = shell.run(["getconf", "_NPROCESSORS_ONLN"], timeout=10)
+            workers = int(out.check("counting CPUs").stdout.strip())
+        pid = self.launch(shell, _CPU, str(workers))
+        return {"workers": workers, "leader": pid}
+
+
+class MemoryHogParams(HogParams):
+    mib: int = Field(ge=1, le=4 * 1024 * 1024)
+    max_fraction: float = Field(0.5, gt=0, le=0.9,
+                                description="refuse more than this fraction of MemAvailable")
+
+
+class MemoryHog(_Hog):
+    """Resident memory held by dd's one big block; the kernel must reclaim or swap around it."""
+
+    Params = MemoryHogParams
+    kind = "memory-hog"
+
+    def _available_mib(self, node: Node) -> int:
+        out = self.ctx.shell(node).run(["cat", "/proc/meminfo"], timeout=10).check()
+        for line in out.stdout.splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) // 1024
+        raise PreflightError(f"{self.name}: no MemAvailable in /proc/meminfo of {node.name}")
+
+    def check_node(self, node: Node) -> None:
+        available = self._available_mib(node)
+        if self.params.mib > available * self.params.max_fraction:
+            raise PreflightError(
+                f"{self.name}: {self.params.mib} MiB is more than {self.params.max_fraction:g}"
+                f" of the {available} MiB available on {node.name}; ask for at most "
+                f"{int(available * self.params.max_fraction)} MiB")
+
+    def start(self, node: Node, shell: Shell) -> dict[str, Any]:
+        pid = self.launch(shell, _MEMORY, str(self.params.mib), f"{self.duration:g}")
+        return {"mib": self.params.mib, "leader": pid}
+
+
+class DiskFill(_Hog):
+    """One preallocated file of bounded size: the disk-full failure, without filling /."""
+
+    Params = DirParams
+    kind = "disk-fill"
+
+    def check_node(self, node: Node) -> None:
+        self.check_space(node, self.params.mib)
+
+    def start(self, node: Node, shell: Shell) -> dict[str, Any]:
+        space = self.check_space(node, self.params.mib)  # again: the disk may have filled
+        shell.run(script(_FILL, self.directory, str(self.params.mib), self.ident),
+                  timeout=max(60.0, self.params.mib / 50)).check(f"{node.name}: filling")
+        return {"file": f"{self.directory}/.ha-tests-disk-fill-{self.ident}",
+                "mib": self.params.mib, **space}
+
+
+class IoStallParams(DirParams):
+    writers: int = Field(4, ge=1, le=64)
+    mib: int = Field(256, ge=1, le=64 * 1024, description="size of each writer's file")
+
+
+class IoStall(_Hog):
+    """Concurrent writers each rewriting a bounded file with fsync (Yardstick tc052)."""
+
+    Params = IoStallParams
+    kind = "io-stall"
+
+    def check_node(self, node: Node) -> None:
+        self.check_space(node, self.params.mib * self.params.writers)
+
+    def start(self, node: Node, shell: Shell) -> dict[str, Any]:
+        space = self.check_space(node, self.params.mib * self.params.writers)
+        pid = self.launch(shell, _IO, str(self.params.writers), str(self.params.mib),
+                          self.directory, self.ident)
+        return {"writers": self.params.writers, "mib_each": self.params.mib, "leader": pid,
+                **space}

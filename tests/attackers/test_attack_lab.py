@@ -1,0 +1,195 @@
+"""The network and service attackers against the lab, over real SSH, observed from the host.
+
+block-nic takes down ``br-mgmt``, the interface the runner's own SSH session uses; partition
+cuts the VIP holder off the other controllers, so keepalived must move the VIP; stop-service
+stops keystone through hactl. Every check is made from outside: ping and SSH banners from
+the host, interface and address state read through the node's namespace, hactl's own view.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from ha_tests.attackers import deadman
+from ha_tests.attackers.block_nic import BlockNic, BlockNicParams
+from ha_tests.attackers.partition import Partition, PartitionParams
+from ha_tests.attackers.service_state import ServiceParams, StopService
+from ha_tests.context import RunContext
+from ha_tests.inventory import load_inventory
+
+pytestmark = pytest.mark.lab
+
+
+def wait_for(predicate, seconds: float, interval: float = 0.1):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def pings(address: str) -> bool:
+    return subprocess.run(["fping", "-c1", "-t300", "-q", address], capture_output=True,
+                          timeout=5).returncode == 0
+
+
+def ssh_answers(address: str) -> bool:
+    from ha_tests.lab.lab import ssh_banner
+    return ssh_banner(address, timeout=1.0)
+
+
+def link_up(lab, node: str) -> bool:
+    out = subprocess.run(["ip", "-n", lab.plan.node(node).netns, "-o", "link", "show",
+                          "br-mgmt"], capture_output=True, text=True, timeout=5).stdout
+    return "<" in out and "UP" in out.split("<", 1)[1].split(">", 1)[0].split(",")
+
+
+def vip_holders(lab) -> list[str]:
+    holders = []
+    for node in lab.plan.controllers:
+        out = subprocess.run(["ip", "-n", node.netns, "-o", "-4", "addr", "show", "dev",
+                              "br-mgmt"], capture_output=True, text=True, timeout=5).stdout
+        if f" {lab.plan.vip}/" in out:
+            holders.append(node.name)
+    return holders
+
+
+def api_answers(lab) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{lab.plan.vip}:5000/v3", timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+def healthy(lab) -> bool:
+    return len(vip_holders(lab)) == 1 and all(api_answers(lab) for _ in range(3))
+
+
+@pytest.fixture
+def ctx(lab):
+    """A runner's context on a healthy lab; the lab must be healthy again afterwards."""
+    assert wait_for(lambda: healthy(lab), 90, interval=0.5), "the lab is not healthy"
+    context = RunContext(load_inventory(lab.inventory_path))
+    yield context
+    context.close()
+    assert wait_for(lambda: healthy(lab), 90, interval=0.5), "the test left the lab broken"
+
+
+def controller(lab, holder: bool) -> str:
+    holders = vip_holders(lab)
+    return next(n.name for n in lab.plan.controllers if (n.name in holders) == holder)
+
+
+def test_block_nic_cuts_the_runners_own_ssh_and_the_node_comes_back(lab, ctx):
+    name = controller(lab, holder=False)
+    node = ctx.inventory.node(name)
+    ctx.shell(node).run(["true"], timeout=10).check()  # the session rides on br-mgmt
+    attacker = BlockNic("cut-mgmt", BlockNicParams(interface="mgmt", duration=3,
+                                                   back_timeout=30), [node], ctx)
+    attacker.preflight()
+    detail = attacker.inject()
+    injected = time.monotonic()
+    try:
+        assert detail["cuts_ssh"] == [name]
+        assert wait_for(lambda: not link_up(lab, name), 2)
+        assert not pings(node.address)
+        assert not ssh_answers(node.address)
+    finally:
+        attacker.rollback()
+    took = time.monotonic() - injected
+    attacker.verify()
+    assert 2.0 < took < 30, took  # rollback had to wait for the node's own timer
+    assert link_up(lab, name) and pings(node.address) and ssh_answers(node.address)
+    assert deadman.tagged_pids(ctx.shell(node), "block-nic.deadman", attacker.ident) == []
+
+
+def test_block_nic_heals_itself_when_the_runner_is_gone(lab, ctx):
+    name = controller(lab, holder=False)
+    node = ctx.inventory.node(name)
+    attacker = BlockNic("cut-mgmt", BlockNicParams(interface="br-mgmt", duration=2),
+                        [node], ctx)
+    attacker.inject()
+    ctx.close()  # the runner is lost: no rollback will come
+    assert wait_for(lambda: not link_up(lab, name), 2)
+    assert wait_for(lambda: link_up(lab, name), 6), "the dead-man timer did not fire"
+    assert wait_for(lambda: pings(node.address), 5)
+    attacker.verify()  # a new connection, from a runner that came back
+
+
+def test_partition_moves_the_vip_off_the_cut_off_holder(lab, ctx):
+    holder = controller(lab, holder=True)
+    node = ctx.inventory.node(holder)
+    attacker = Partition("split", PartitionParams(peer_role="controller", duration=20),
+                         [node], ctx)
+    attacker.preflight()
+    attacker.inject()
+    try:
+        peers = [n.name for n in attacker.peer_nodes()]
+        moved = wait_for(lambda: set(vip_holders(lab)) & set(peers), 10)
+        assert moved, f"keepalived on {peers} never took the VIP from {holder}"
+        assert ctx.shell(node).run(["true"], timeout=5).ok  # keep_ssh: still reachable
+    finally:
+        attacker.rollback()
+    attacker.verify()
+    for peer in peers:
+        assert attacker.ident not in subprocess.run(
+            ["ip", "netns", "exec", lab.plan.node(peer).netns, "iptables-save"],
+            capture_output=True, text=True, timeout=10).stdout
+    assert wait_for(lambda: len(vip_holders(lab)) == 1, 15), vip_holders(lab)
+
+
+def test_stop_service_stops_keystone_through_hactl(lab, ctx):
+    name = controller(lab, holder=False)
+    node = ctx.inventory.node(name)
+    attacker = StopService("stop-keystone", ServiceParams(service="keystone"), [node], ctx)
+    attacker.preflight()
+    attacker.inject()
+    try:
+        assert lab.services(name).get("keystone") != "running"
+        assert not attacker.running(node)[0]
+    finally:
+        attacker.rollback()
+    attacker.verify()
+    assert lab.services(name).get("keystone") == "running"
+
+
+def test_tc050_block_mgmt_on_the_vip_holder_through_the_runner(lab, ctx, tmp_path,
+                                                                monkeypatch):
+    """Yardstick tc050 the honest way: the runner holds the fault, rollback waits for the
+    node's timer, the API through the VIP has a measured outage and comes back."""
+    from ha_tests.runner import ScenarioRunner
+    from ha_tests.scenario import load_scenario
+
+    monkeypatch.setenv("HA_TESTS_STATE_DIR", str(tmp_path / "state"))
+    holder = controller(lab, holder=True)
+    scenario = tmp_path / "tc050.yaml"
+    scenario.write_text(
+        "name: block-mgmt-vip-holder\n"
+        "gap: classic\n"
+        "targets:\n"
+        "  victim: {role: controller, pick: vip-holder}\n"
+        "attackers:\n"
+        "  - {type: block-nic, target: victim, interface: mgmt, duration: 4}\n"
+        "monitors:\n"
+        "  - {type: http, name: identity-api, url: 'http://{vip:api}:5000/v3',\n"
+        "     interval: 0.2, timeout: 1}\n"
+        "timing: {baseline: 1, fault_duration: 4, observe: 8, recovery_timeout: 60,\n"
+        "         recovered_after: 3}\n")
+    outcome = ScenarioRunner(load_scenario(scenario), ctx.inventory, tmp_path / "results",
+                             seed=3).run()
+    summary = outcome.summary
+    assert summary["targets"]["victim"] == [holder]
+    assert all(r["ok"] for r in summary["rollback"]), summary["rollback"]
+    assert outcome.status == "pass", summary.get("error")
+    metrics = summary["monitors"]["identity-api"]["iterations"][0]["metrics"]
+    print("tc050 identity-api:", {k: metrics[k] for k in ("outage_count", "total_downtime",
+                                                          "longest_outage")})
+    assert metrics["outage_count"] >= 1  # the VIP had to move: the fault was real
+    assert link_up(lab, holder) and pings(ctx.inventory.node(holder).address)
+    assert wait_for(lambda: len(vip_holders(lab)) == 1, 15), vip_holders(lab)
