@@ -18,6 +18,9 @@ class RunContext:
         self.shells = ShellPool(inventory)
         self.stop = threading.Event()
         self._cloud_lock = threading.Lock()
+        #: seconds the scenario holds each fault; self-healing attackers arm their node-side
+        #: timers for this long when no ``duration`` is given
+        self.fault_duration: float | None = None
 
     def shell(self, node: Node | str) -> Shell:
         return self.shells.get(node)

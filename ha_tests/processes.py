@@ -17,7 +17,7 @@ self=$$
 for d in /proc/[0-9]*; do
   p=${d#/proc/}
   [ "$p" = "$self" ] && continue
-  c=$(tr '\000' ' ' < "$d/cmdline" 2>/dev/null) || continue
+  c=$(tr '\000\n' '  ' < "$d/cmdline" 2>/dev/null) || continue
   [ -n "$c" ] || continue
   printf '%s\t%s\n' "$p" "$c"
 done

@@ -312,6 +312,7 @@ class ScenarioRunner:
     def run(self) -> RunOutcome:
         self.result_dir.mkdir(parents=True, exist_ok=False)
         ctx = RunContext(self.inventory)
+        ctx.fault_duration = self.scenario.model.timing.fault_duration or None
         events = EventLog(self.result_dir / "events.jsonl", ctx.secrets())
         ctx.events = events
         status = "pass"
