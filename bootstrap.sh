@@ -38,8 +38,8 @@ install_python() {
     if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ]; then
         say "installing Python packages into $VENV (a minute or two the first time)"
         "$VENV/bin/pip" install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-        "$VENV/bin/pip" install -q -e '.[lab,tempest,test]' 2>&1 \
-            | grep -v -e '^WARNING: Location' -e '^ *$' || true
+        "$VENV/bin/pip" install -q -e '.[lab,tempest,test]' > "$VENV/pip-install.log" 2>&1 \
+            || { tail -30 "$VENV/pip-install.log" >&2; echo "pip install failed" >&2; exit 2; }
         "$VENV/bin/python" -c 'import ha_tests, keystone, tempest, pyghmi' \
             || { echo "Python install failed" >&2; exit 2; }
         touch "$stamp"

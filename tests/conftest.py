@@ -10,9 +10,7 @@ import fcntl
 import os
 
 import pytest
-
-LAB_NAME = os.environ.get("HA_TESTS_TEST_LAB_NAME", "halabt")
-LAB_CIDR = os.environ.get("HA_TESTS_TEST_LAB_CIDR", "10.198.0.0/16")
+from lab_settings import LAB_CIDR, LAB_NAME
 
 
 def _why_no_lab() -> str | None:

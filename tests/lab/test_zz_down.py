@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import LAB_NAME
+from lab_settings import LAB_NAME
 from labcheck import healthy, wait_for
 
 from ha_tests.lab import Lab

@@ -5,10 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-YARDSTICK = Path(__file__).resolve().parents[2] / ".." / "shared" / "yardstick"
-TESTCASES = sorted((YARDSTICK / "testcases").glob("*.yaml")) if YARDSTICK.exists() else []
-PODS = sorted((YARDSTICK / "pod").glob("*")) if YARDSTICK.exists() else []
+from yardstick_corpus import PODS, TESTCASES, YARDSTICK  # noqa: F401 - re-exported
 
 
 @pytest.fixture

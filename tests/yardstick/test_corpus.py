@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import PODS, TESTCASES, YARDSTICK
+from yardstick_corpus import PODS, TESTCASES, YARDSTICK
 
 from ha_tests.errors import InputError
 from ha_tests.scenario import load_scenario

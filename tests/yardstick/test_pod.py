@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from conftest import PODS, YARDSTICK
+from yardstick_corpus import PODS, YARDSTICK
 
 from ha_tests.errors import InputError
 from ha_tests.yardstick.pod import load_pod

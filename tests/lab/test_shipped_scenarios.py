@@ -1,0 +1,49 @@
+"""The main job's scenarios, run through the CLI against the lab, as an operator would.
+
+Each is a real fault on the lab (keystone killed on the VIP holder, haproxy killed so the VIP
+moves) measured by real monitors; the test reads the verdict and the recorded history.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ha_tests.events import read_events
+
+pytestmark = pytest.mark.lab
+
+
+def run_cli(lab, tmp_path, *scenarios):
+    results = tmp_path / "results"
+    proc = subprocess.run([sys.executable, "-m", "ha_tests.cli", "run", *scenarios,
+                           "-i", str(lab.inventory_path), "-r", str(results),
+                           "--junit", str(tmp_path / "junit.xml")],
+                          capture_output=True, text=True, timeout=600)
+    summaries = {json.loads(p.read_text())["scenario"]: json.loads(p.read_text())
+                 for p in results.glob("*/summary.json")}
+    return proc, summaries, results
+
+
+def test_kill_keystone_and_haproxy_on_the_vip_holder_pass(lab, tmp_path):
+    proc, summaries, results = run_cli(lab, tmp_path, "kill-keystone", "kill-haproxy-vip-holder")
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert {s["status"] for s in summaries.values()} == {"pass"}
+    # the table printed at the end names both, with their gap area and verdict
+    assert "kill-keystone" in proc.stdout and "PASS" in proc.stdout
+    for log in results.glob("*/events.jsonl"):
+        events = read_events(log)
+        injected = [e for e in events if e.get("action") == "injected"]
+        assert injected and injected[0]["detail"]["pids"], "nothing was really killed"
+    junit = (tmp_path / "junit.xml").read_text()
+    assert junit.count("<testcase") == 2 and "<failure" not in junit
+
+
+def test_scenarios_needing_nova_are_skipped_with_the_reason(lab, tmp_path):
+    proc, summaries, _ = run_cli(lab, tmp_path, "gap1-nova-compute-status")
+    assert proc.returncode == 0
+    summary = summaries["gap1-nova-compute-status"]
+    assert summary["status"] == "skipped" and "nova-compute" in summary["skip_reason"]

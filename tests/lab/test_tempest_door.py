@@ -1,0 +1,94 @@
+"""The Tempest door, proven as CI would use it: `tempest init`, a tempest.conf for the lab
+(keystone only, other services unavailable), then `tempest run` of the plugin's HA tests
+beside a few of Tempest's own identity API tests, in one run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.lab
+
+TEMPEST = Path(sys.executable).with_name("tempest")
+IDENTITY_TESTS = r"tempest\.api\.identity\.v3\.test_tokens"
+
+
+@pytest.fixture
+def workspace(lab, tmp_path):
+    if not TEMPEST.exists():
+        pytest.skip("tempest is not installed (pip install 'ha-tests[tempest]')")
+    ws = tmp_path / "tempest"
+    subprocess.run([str(TEMPEST), "init", str(ws)], check=True, capture_output=True,
+                   timeout=120)
+    cloud = yaml.safe_load(lab.clouds_yaml_path.read_text())["clouds"]["ha-lab"]
+    auth = cloud["auth"]
+    scenario = Path(__file__).resolve().parents[2] / "scenarios" / "kill-keystone.yaml"
+    (ws / "etc" / "tempest.conf").write_text(textwrap.dedent(f"""\
+        [DEFAULT]
+        log_dir = {ws}/logs
+        [auth]
+        admin_username = {auth['username']}
+        admin_password = {auth['password']}
+        admin_project_name = {auth['project_name']}
+        admin_domain_name = Default
+        use_dynamic_credentials = true
+        [identity]
+        uri_v3 = {auth['auth_url']}
+        auth_version = v3
+        region = RegionOne
+        [identity-feature-enabled]
+        api_v2 = false
+        [service_available]
+        nova = false
+        neutron = false
+        glance = false
+        cinder = false
+        swift = false
+        [ha]
+        scenarios = {scenario}
+        inventory = {lab.inventory_path}
+        results_dir = {tmp_path / 'results'}
+        destructive = true
+        """))
+    return ws
+
+
+def tempest_run(ws, regex, extra_env=None):
+    env = dict(os.environ, **(extra_env or {}))
+    env["PATH"] = f"{TEMPEST.parent}:{env.get('PATH', '')}"
+    return subprocess.run([str(TEMPEST), "run", "--serial", "--regex", regex], cwd=ws,
+                          capture_output=True, text=True, timeout=900, env=env)
+
+
+def test_list_plugins_shows_ha_tests(workspace):
+    out = subprocess.run([str(TEMPEST), "list-plugins"], cwd=workspace, capture_output=True,
+                         text=True, timeout=120).stdout
+    assert "ha_tests" in out and "HaTestsTempestPlugin" in out
+
+
+def test_ha_scenario_runs_as_a_tempest_test_beside_tempests_identity_tests(workspace,
+                                                                           tmp_path):
+    proc = tempest_run(workspace, f"(ha_tests|{IDENTITY_TESTS})")
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+    assert "test_kill_keystone" in output and "ok" in output
+    assert "test_tokens" in output  # Tempest's own tests ran in the same run
+    summaries = list((tmp_path / "results").glob("*/summary.json"))
+    assert summaries, "the HA scenario wrote no results: it did not really run"
+
+
+def test_destructive_tests_are_skipped_unless_enabled(workspace):
+    conf = workspace / "etc" / "tempest.conf"
+    conf.write_text(conf.read_text().replace("destructive = true", "destructive = false"))
+    proc = tempest_run(workspace, "ha_tests")
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    assert "destructive = True" in output  # the skip reason tells how to enable them
+    shutil.rmtree(workspace / ".stestr", ignore_errors=True)
