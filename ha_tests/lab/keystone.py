@@ -48,6 +48,10 @@ connection = sqlite:///{kdir}/keystone.db
 [token]
 provider = fernet
 expiration = 3600
+caching = false
+
+[revoke]
+caching = false
 
 [fernet_tokens]
 key_repository = {kdir}/fernet-keys
@@ -63,8 +67,10 @@ key_repository = {kdir}/credential-keys
 [cache]
 # Production keystone always caches (memcached); without a cache every token validation
 # re-reads user, project, roles and revocations from the database (0.5 s here on SQLite),
-# and the monitors' own validations would overload the lab. An in-process cache per worker
-# keeps each controller independent, so losing one loses nothing the others need.
+# and the monitors' own validations would overload the lab. The lab's cache is in-process
+# per worker (no memcached to lose), so tokens and revocations are NOT cached: a token
+# revoked through one controller must be refused by all of them at once, as with a shared
+# memcached. Users, projects, roles and the catalog are cached.
 enabled = true
 backend = dogpile.cache.memory
 expiration_time = 600
