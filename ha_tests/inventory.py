@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from ha_tests.errors import InputError, Problem
-from ha_tests.validation import StrictModel, validate
+from ha_tests.validation import StrictModel, check_regex, validate
 from ha_tests.yamlsource import did_you_mean, load_file
 
 DEFAULT_LAB_NAME = "halab"
@@ -102,13 +102,7 @@ class Service(StrictModel):
     @field_validator("process")
     @classmethod
     def _regex_compiles(cls, value):
-        if value is not None:
-            import re
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"'process' is not a valid regular expression: {exc}") from None
-        return value
+        return check_regex(value, "process")
 
     @model_validator(mode="after")
     def _manager_fields(self):

@@ -33,6 +33,19 @@ class Process:
     cmdline: str
 
 
+def service_pattern(inventory, service: str | None, process: str | None, who: str) -> str:
+    """The regex to match: an explicit ``process``, else the service's from the inventory."""
+    from ha_tests.errors import PreflightError
+
+    if process:
+        return process
+    entry = inventory.service(service) if service else None
+    if entry is None or not entry.process:
+        raise PreflightError(f"{who}: the inventory's services map has no process pattern "
+                             f"for '{service}'")
+    return entry.process
+
+
 def list_processes(shell: Shell, timeout: float = 10.0) -> list[Process]:
     argv = script(_LIST)
     argv[3] = _MARKER  # $0 of the listing shell: lets us drop it and its parent from results

@@ -55,6 +55,18 @@ def _model_at(model: type[BaseModel], loc: PathKey) -> type[BaseModel] | None:
     return None
 
 
+def check_regex(value: str | None, field: str) -> str | None:
+    """A field validator's body: the value must compile as a Python regular expression."""
+    if value is not None:
+        import re
+
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"'{field}' is not a valid regular expression: {exc}") from None
+    return value
+
+
 def allowed_keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or n for n, f in model.model_fields.items()]
 

@@ -26,7 +26,7 @@ from pydantic import Field, model_validator
 from ha_tests.attackers import deadman
 from ha_tests.attackers.base import Attacker
 from ha_tests.errors import PreflightError, RollbackError, TransportError
-from ha_tests.processes import find
+from ha_tests.processes import find, service_pattern
 from ha_tests.transport import script
 from ha_tests.validation import StrictModel
 
@@ -74,13 +74,8 @@ class FreezeProcess(Attacker):
 
     @property
     def pattern(self) -> str:
-        if self.params.process:
-            return self.params.process
-        service = self.ctx.inventory.service(self.params.service)
-        if service is None or not service.process:
-            raise PreflightError(f"{self.name}: the inventory's services map has no process "
-                                 f"pattern for '{self.params.service}'")
-        return service.process
+        return service_pattern(self.ctx.inventory, self.params.service, self.params.process,
+                               self.name)
 
     def preflight(self) -> None:
         self.duration  # noqa: B018 - raises PreflightError when nothing says how long

@@ -22,7 +22,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ha_tests.attackers.base import Attacker
 from ha_tests.errors import PreflightError, RollbackError, TransportError
-from ha_tests.processes import find
+from ha_tests.processes import find, service_pattern
 from ha_tests.services import service_argv
 from ha_tests.validation import StrictModel
 
@@ -67,13 +67,8 @@ class KillProcess(Attacker):
 
     @property
     def pattern(self) -> str:
-        if self.params.process:
-            return self.params.process
-        service = self.ctx.inventory.service(self.params.service)
-        if service is None or not service.process:
-            raise PreflightError(f"{self.name}: the inventory's services map has no process "
-                                 f"pattern for '{self.params.service}'")
-        return service.process
+        return service_pattern(self.ctx.inventory, self.params.service, self.params.process,
+                               self.name)
 
     def preflight(self) -> None:
         pattern = self.pattern

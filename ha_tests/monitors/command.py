@@ -18,7 +18,7 @@ from pydantic import field_validator
 
 from ha_tests.monitors.base import Monitor, ProbeResult
 from ha_tests.transport.local import LocalShell
-from ha_tests.validation import StrictModel
+from ha_tests.validation import StrictModel, check_regex
 
 
 class CommandParams(StrictModel):
@@ -37,12 +37,7 @@ class CommandParams(StrictModel):
     @field_validator("expect_output")
     @classmethod
     def _regex(cls, value):
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"expect_output is not a valid regex: {exc}") from None
-        return value
+        return check_regex(value, "expect_output")
 
 
 class CommandMonitor(Monitor):

@@ -37,7 +37,7 @@ from pydantic import AliasChoices, Field, field_validator
 from ha_tests.errors import PreflightError
 from ha_tests.monitors.api import open_connection, scrub, secrets_of
 from ha_tests.monitors.base import Monitor, ProbeResult
-from ha_tests.validation import StrictModel
+from ha_tests.validation import StrictModel, check_regex
 
 
 class OpenstackCmdParams(StrictModel):
@@ -59,12 +59,7 @@ class OpenstackCmdParams(StrictModel):
     @field_validator("expect_output")
     @classmethod
     def _regex(cls, value):
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"expect_output is not a valid regex: {exc}") from None
-        return value
+        return check_regex(value, "expect_output")
 
 
 def local_openstack() -> str | None:

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from ha_tests.errors import PreflightError
 from ha_tests.monitors.base import Monitor, ProbeResult
-from ha_tests.processes import find
+from ha_tests.processes import find, service_pattern
 from ha_tests.validation import StrictModel
 
 
@@ -39,14 +38,8 @@ class ProcessMonitor(Monitor):
     needs_target = True
 
     def setup(self) -> None:
-        if self.params.process:
-            self.pattern = self.params.process
-        else:
-            service = self.ctx.inventory.service(self.params.service)
-            if service is None or not service.process:
-                raise PreflightError(f"{self.name}: no process pattern for service "
-                                     f"'{self.params.service}' in the inventory")
-            self.pattern = service.process
+        self.pattern = service_pattern(self.ctx.inventory, self.params.service,
+                                       self.params.process, self.name)
 
     def probe(self) -> ProbeResult:
         pids = {}
