@@ -82,7 +82,11 @@ def clouds_yaml(plan: LabPlan, admin_password: str) -> str:
 
 
 def pod_yaml(plan: LabPlan, bmc_password: str) -> str:
-    nodes = [{
+    # node0 is Yardstick's Jumpserver (test cases name it as jump_host): here the runner's
+    # own machine, on the host side of the bridge. ha-tests drives BMCs itself, not from it.
+    jump = {"name": "node0", "role": "Jumpserver", "ip": plan.host_ip, "user": "root",
+            "key_filename": str(plan.dir / "ssh" / "id_ed25519")}
+    nodes = [jump] + [{
         "name": f"node{node.index}",
         "role": "Controller" if node.is_controller else "Compute",
         "ip": node.mgmt_ip,
@@ -92,7 +96,7 @@ def pod_yaml(plan: LabPlan, bmc_password: str) -> str:
         "ipmi_user": BMC_USER,
         "ipmi_password": bmc_password,
     } for node in plan.nodes]
-    names = ", ".join(f"node{n.index}={n.name}" for n in plan.nodes)
+    names = "node0=jumpserver, " + ", ".join(f"node{n.index}={n.name}" for n in plan.nodes)
     return f"# Yardstick pod.yaml of lab {plan.name} ({names})\n" + _dump({"nodes": nodes})
 
 

@@ -61,11 +61,27 @@ def attacks_not_applicable(case: MappedCase, available: set[str] | None) -> dict
             for name, need in case.attack_needs.items() if _lacks(need, available)}
 
 
+def ground_truth_monitors(native: dict) -> list[dict]:
+    """Non-gated host-status monitors on the attacked nodes.
+
+    When none of a case's own monitors applies to the cloud, the fault still runs (and is
+    rolled back and verified): these observe it from outside, and judge nothing, so the
+    missing monitors stay "not applicable" rather than passing.
+    """
+    targets = sorted({a["target"] for a in native.get("attackers", []) if a.get("target")})
+    return [{"type": "host-status", "name": f"ground-truth-{t}", "target": t,
+             "checks": ["ping", "ssh"], "interval": 1.0, "timeout": 3.0, "gate": False}
+            for t in targets]
+
+
 def without_monitors(case: MappedCase, dropped: set[str], file: str) -> Scenario | None:
-    """The case's scenario minus the monitors that do not apply; None if none is left."""
+    """The case's scenario minus the monitors that do not apply; None if nothing is left
+    to run (no monitor applies and no fault to observe)."""
     pruned = copy.copy(case)
     native = copy.deepcopy(case.native)
     native["monitors"] = [m for m in native["monitors"] if m["name"] not in dropped]
+    if not native["monitors"]:
+        native["monitors"] = ground_truth_monitors(native)
     if not native["monitors"]:
         return None
     pruned.native = native

@@ -87,3 +87,49 @@ def test_tc046_with_the_lab_inventory_lending_its_services(lab_up, testcase, tmp
     assert result.summary["targets"] == {"node2": ["node2.LF"]}
     killed = result.summary["monitors"]["process_keystone"]["iterations"][0]["metrics"]
     assert killed["error_count"] >= 1 and killed["recovered"]
+
+
+def _run_cli(lab_up, tmp_path, testcase_path, *extra):
+    import subprocess
+    import sys
+
+    results = tmp_path / "results"
+    proc = subprocess.run([sys.executable, "-m", "ha_tests.cli", "run", str(testcase_path),
+                           "--pod", str(lab_up.pod_yaml_path), "-i", str(lab_up.inventory_path),
+                           "-r", str(results), "-q", *extra],
+                          capture_output=True, text=True, timeout=600)
+    summaries = [json.loads(p.read_text()) for p in results.glob("*/summary.json")]
+    return proc, summaries, results
+
+
+def _events(results):
+    from ha_tests.events import read_events
+
+    return [e for log in results.glob("*/events.jsonl") for e in read_events(log)]
+
+
+def test_tc050_closes_br_mgmt_without_cutting_off_its_own_recovery(lab_up, testcase, tmp_path):
+    proc, (summary,), results = _run_cli(lab_up, tmp_path, testcase("opnfv_yardstick_tc050"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert summary["status"] == "pass"
+    injected = [e for e in _events(results) if e.get("action") == "injected"]
+    assert injected[0]["detail"]["interfaces"] == {"node1.LF": "br-mgmt"}
+    assert all(r["ok"] for r in summary["rollback"])
+    # the monitors of services the lab lacks are reported as not applicable, not passed
+    assert "not applicable" in proc.stderr
+
+
+@pytest.mark.parametrize("case, extra", [
+    ("opnfv_yardstick_tc025", ()),
+    ("opnfv_yardstick_tc054", ("--task-args", '{"vip_public": "VIP"}')),
+])
+def test_ipmi_power_off_cases_power_the_node_off_and_on(lab_up, testcase, tmp_path, case, extra):
+    vip = load_inventory(lab_up.inventory_path).vips["api"]
+    extra = tuple(x.replace("VIP", vip) for x in extra)
+    proc, (summary,), results = _run_cli(lab_up, tmp_path, testcase(case), *extra)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert summary["status"] == "pass"
+    injected = [e for e in _events(results) if e.get("action") == "injected"]
+    power = injected[0]["detail"]["nodes"]["node1.LF"]
+    assert power["before"] == "on" and power["after"] == "off"
+    assert all(r["ok"] for r in summary["rollback"])
