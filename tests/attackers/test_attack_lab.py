@@ -193,3 +193,96 @@ def test_tc050_block_mgmt_on_the_vip_holder_through_the_runner(lab, ctx, tmp_pat
     assert metrics["outage_count"] >= 1  # the VIP had to move: the fault was real
     assert link_up(lab, holder) and pings(ctx.inventory.node(holder).address)
     assert wait_for(lambda: len(vip_holders(lab)) == 1, 15), vip_holders(lab)
+
+
+def keystone_answers(lab, name: str, timeout: float = 2.0) -> bool:
+    """Straight to the controller's keystone, not through the VIP: is it serving?"""
+    url = f"http://{lab.plan.node(name).mgmt_ip}:5000/v3"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def keystone_pids(lab, name: str) -> set[int]:
+    """Seen with a connection of its own, not the attacker's."""
+    from ha_tests.processes import find
+
+    observer = RunContext(load_inventory(lab.inventory_path))
+    try:
+        return {p.pid for p in find(observer.shell(name), r"^keystone-wsgi-public ")}
+    finally:
+        observer.close()
+
+
+def test_freeze_process_hangs_keystone_and_thaws_it(lab, ctx):
+    from ha_tests.attackers.freeze_process import FreezeProcess, FreezeProcessParams
+
+    name = controller(lab, holder=False)
+    node = ctx.inventory.node(name)
+    assert keystone_answers(lab, name)
+    attacker = FreezeProcess("freeze-keystone",
+                             FreezeProcessParams(service="keystone", duration=30), [node], ctx)
+    attacker.preflight()
+    attacker.inject()
+    try:
+        assert not keystone_answers(lab, name), "a frozen keystone still answered"
+        assert lab.services(name).get("keystone") == "running"  # hung, not dead
+    finally:
+        attacker.rollback()
+    attacker.verify()
+    assert wait_for(lambda: keystone_answers(lab, name), 20)
+
+
+def test_restart_service_gives_keystone_new_processes(lab, ctx):
+    from ha_tests.attackers.service_state import RestartService
+
+    name = controller(lab, holder=False)
+    node = ctx.inventory.node(name)
+    before = keystone_pids(lab, name)
+    attacker = RestartService("restart-keystone", ServiceParams(service="keystone"), [node],
+                              ctx)
+    attacker.preflight()
+    attacker.inject()
+    attacker.rollback()
+    attacker.verify()
+    after = keystone_pids(lab, name)
+    assert before and after and before.isdisjoint(after)
+    assert wait_for(lambda: keystone_answers(lab, name), 30)
+
+
+def test_cpu_hog_busies_a_controller_and_leaves_nothing(lab, ctx):
+    from ha_tests.attackers.hogs import CpuHog, CpuHogParams
+
+    name = controller(lab, holder=False)
+    node = ctx.inventory.node(name)
+    attacker = CpuHog("cpu-hog", CpuHogParams(workers=2, duration=30), [node], ctx)
+    attacker.preflight()
+    attacker.inject()
+    try:
+        tag = attacker.ident  # in every tagged command line of this hog
+
+        def hog_cpu_seconds() -> float:
+            """utime+stime of the node's processes carrying the hog's tag, seen from the
+            host's own /proc (the node's PID namespace is a child of the host's)."""
+            import os
+            total = 0.0
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ")
+                    if str(tag).encode() not in cmd:
+                        continue
+                    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+                    total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                except OSError:
+                    continue
+            return total
+
+        first = hog_cpu_seconds()
+        time.sleep(1.5)
+        assert hog_cpu_seconds() - first > 0.5, "the hog did not burn CPU"
+    finally:
+        attacker.rollback()
+    attacker.verify()
+    assert hog_cpu_seconds() == 0.0
