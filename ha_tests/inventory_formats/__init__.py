@@ -49,6 +49,6 @@ def load_any(path: str | Path, fmt: str = "auto") -> Inventory:
         except ImportError:
             raise InputError(Problem(str(path), None, None, "", "reading pod.yaml needs "
                                      "ha_tests.yardstick")) from None
-        return load_pod(path)
+        return load_pod(path, "")
     raise InputError(Problem(str(path), None, None, "", f"unknown inventory format '{fmt}'",
                              "use one of: auto, " + ", ".join(FORMATS)))

@@ -49,7 +49,9 @@ def pod_to_inventory(data: Any, source: SourceMap, context_name: str,
             if not raw.get(field):
                 raise InputError(source.problem(path, f"node has no '{field}'",
                                                 f"add '{field}:' (Yardstick needs it too)"))
-        name = f"{raw['name']}.{context_name}"
+        # Yardstick's own test cases name nodes <node>.<context>; an installer's plain
+        # inventory use (no context) keeps the pod's names
+        name = f"{raw['name']}.{context_name}" if context_name else str(raw["name"])
         ssh: dict[str, Any] = {"user": str(raw.get("user") or "root")}
         if raw.get("ssh_port") is not None:
             ssh["port"] = raw["ssh_port"]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from ha_tests.errors import InputError
 from ha_tests.inventory_formats import detect, load_any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "yardstick"))
 
 KOLLA_INI = """\
 # kolla-ansible multinode, trimmed
@@ -94,3 +98,16 @@ def test_unknown_format(write):
     with pytest.raises(InputError) as info:
         load_any(write("x.yaml", "nodes: []\n"), "chef")
     assert "unknown inventory format" in str(info.value)
+
+
+def test_yardstick_pod_as_an_installer_inventory():
+    from yardstick_corpus import PODS
+
+    pod = next((p for p in PODS if p.name == "pod.yaml.ipmi.sample"), None)
+    if pod is None:
+        pytest.skip("../shared/yardstick is not beside the repository")
+    assert detect(pod) == "pod"
+    inv = load_any(pod)
+    node1 = inv.node("node1")
+    assert node1.roles == ["controller"] and node1.bmc.address == "192.168.10.10"
+    assert inv.node("node2").roles == ["compute"]
