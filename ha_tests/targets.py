@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import random
 
 from ha_tests.errors import InputError, PreflightError, Problem, TransportError
@@ -38,11 +37,15 @@ def candidates(spec: TargetSpec, inventory: Inventory, file: str = "<scenario>")
 
 
 def node_addresses(shells: ShellPool, node: Node) -> set[str]:
-    result = shells.get(node).run(["ip", "-j", "addr", "show"], timeout=5).check()
+    """The node's addresses, from `ip -o addr` (one line per address; iproute2's JSON
+    output has been seen malformed while links change, as they do right after a NIC fault)."""
+    result = shells.get(node).run(["ip", "-o", "addr", "show"], timeout=5).check()
     addresses = set()
-    for link in json.loads(result.stdout or "[]"):
-        for info in link.get("addr_info", []):
-            addresses.add(info.get("local", ""))
+    for line in result.stdout.splitlines():
+        words = line.split()
+        for family in ("inet", "inet6"):
+            if family in words and words.index(family) + 1 < len(words):
+                addresses.add(words[words.index(family) + 1].split("/")[0])
     return addresses
 
 

@@ -72,8 +72,9 @@ def test_outputs_follow_the_contracts(up):
     assert clouds["auth"]["auth_url"] == f"http://{up.plan.vip}:5000/v3"
     assert clouds["region_name"] == "RegionOne"
     pod = load_pod(up.pod_yaml_path, "lab")
-    assert [n.name for n in pod.nodes][:2] == ["node1.lab", "node2.lab"]
-    assert yaml.safe_load(up.pod_yaml_path.read_text())["nodes"][0]["role"] == "Controller"
+    # node0 is Yardstick's Jumpserver (the runner's machine); node1 the first controller
+    assert [n.name for n in pod.nodes][:3] == ["node0.lab", "node1.lab", "node2.lab"]
+    assert yaml.safe_load(up.pod_yaml_path.read_text())["nodes"][1]["role"] == "Controller"
 
 
 def test_each_service_regex_finds_exactly_its_service(up):
