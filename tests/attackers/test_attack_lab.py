@@ -286,3 +286,92 @@ def test_cpu_hog_busies_a_controller_and_leaves_nothing(lab, ctx):
         attacker.rollback()
     attacker.verify()
     assert hog_cpu_seconds() == 0.0
+
+
+def host_pids_of_tag(lab, name: str, tag: str) -> list[int]:
+    """PIDs (in the host's /proc) of the node's own processes that carry the hog's tag or
+    belong to a process group a tagged process leads (dd under a tagged sh): proof, from
+    outside the attacker, that the hog runs on that node. Zombies count as gone."""
+    procs = {}
+    for pid in lab.power(name).node_processes():
+        try:
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ")
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            procs[pid] = (tag.encode() in cmd, int(fields[2]))  # tagged?, process group
+    leaders = {pid for pid, (tagged, _) in procs.items() if tagged}
+    return sorted(pid for pid, (tagged, group) in procs.items()
+                  if tagged or group in leaders)
+
+
+def resident_mib(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for line in open(f"/proc/{pid}/status"):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def test_memory_hog_holds_memory_on_a_controller_and_frees_it(lab, ctx):
+    from ha_tests.attackers.hogs import MemoryHog, MemoryHogParams
+
+    name = controller(lab, holder=False)
+    attacker = MemoryHog("memory-hog", MemoryHogParams(mib=64, duration=30),
+                         [ctx.inventory.node(name)], ctx)
+    attacker.preflight()
+    attacker.inject()
+    tag = deadman.tag(attacker.kind, attacker.ident)
+    try:
+        assert wait_for(lambda: resident_mib(host_pids_of_tag(lab, name, tag)) >= 60, 10), \
+            "64 MiB never became resident on the node"
+        others = [n.name for n in lab.plan.nodes if n.name != name]
+        assert not any(host_pids_of_tag(lab, other, tag) for other in others)
+    finally:
+        attacker.rollback()
+    attacker.verify()
+    assert wait_for(lambda: not host_pids_of_tag(lab, name, tag), 5)
+
+
+def node_files(lab, name: str, kind: str) -> list:
+    return sorted((lab.plan.node_dir(name) / "run").glob(f".ha-tests-{kind}-*"))
+
+
+def test_disk_fill_and_io_stall_write_on_a_controller_and_leave_nothing(lab, ctx):
+    """Both write into the node's run directory (lab nodes share the host's file system,
+    so the host sees the files at the same path); rollback removes files and writers."""
+    from ha_tests.attackers.hogs import DirParams, DiskFill, IoStall, IoStallParams
+
+    name = controller(lab, holder=False)
+    node = ctx.inventory.node(name)
+    where = str(lab.plan.node_dir(name) / "run")
+    fill = DiskFill("disk-fill", DirParams(dir=where, mib=8, min_free_percent=1,
+                                                duration=30), [node], ctx)
+    stall = IoStall("io-stall", IoStallParams(dir=where, writers=2, mib=2, min_free_percent=1,
+                                              duration=30), [node], ctx)
+    for attacker in (fill, stall):
+        attacker.preflight()
+    fill.inject()
+    try:
+        stall.inject()
+        try:
+            files = node_files(lab, name, "disk-fill")
+            assert len(files) == 1 and files[0].stat().st_size == 8 * 1024 * 1024
+            assert wait_for(lambda: len(node_files(lab, name, "io-stall")) >= 2, 10), \
+                "the io-stall writers wrote nothing"
+            stall_tag = deadman.tag(stall.kind, stall.ident)
+            assert len(host_pids_of_tag(lab, name, stall_tag)) >= 2
+        finally:
+            stall.rollback()
+    finally:
+        fill.rollback()
+    fill.verify()
+    stall.verify()
+    assert node_files(lab, name, "disk-fill") == []
+    assert node_files(lab, name, "io-stall") == []
+    assert wait_for(lambda: not host_pids_of_tag(lab, name, stall_tag), 5)
