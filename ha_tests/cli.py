@@ -170,21 +170,23 @@ def cmd_run(args) -> int:
         return code
     results_root = Path(args.results) if args.results else default_results_dir()
     progress = Progress(quiet=args.quiet)
-    summaries, codes = [], []
+    summaries, codes, result_dirs = [], [], []
     for scenario in scenarios:
         runner = ScenarioRunner(scenario, inventory, results_root, seed=args.seed,
                                 progress=progress)
         outcome = runner.run()
         summaries.append(outcome.summary)
         codes.append(outcome.exit_code)
+        result_dirs.append(outcome.result_dir)
         print(f"results: {outcome.result_dir}", file=sys.stderr)
         if outcome.status == "interrupted":
             break
     if tasks and ExitCode.INTERRUPTED not in codes:
-        _, task_summaries, task_codes = yardstick_commands.run_tasks(tasks, args, results_root,
-                                                                     progress)
+        case_results, task_summaries, task_codes = yardstick_commands.run_tasks(
+            tasks, args, results_root, progress)
         summaries += task_summaries
         codes += task_codes
+        result_dirs += [r.result_dir for r in case_results if r.result_dir]
     rows = gap_table(summaries)
     print(format_table(rows))
     csv_path = results_root / f"{summaries[0]['finished'][:19].replace(':', '')}-gap-table.csv" \
@@ -192,9 +194,66 @@ def cmd_run(args) -> int:
     if csv_path:
         write_csv(csv_path, rows)
         print(f"gap-area table: {csv_path}", file=sys.stderr)
+        write_run_report(csv_path.with_name(csv_path.name.replace("-gap-table.csv",
+                                                                  "-report.html")),
+                         result_dirs, png=getattr(args, "png", False))
     if args.junit:
         junit_suite(summaries).write(args.junit, pretty=True)
     return worst_exit(codes)
+
+
+def write_run_report(path: Path, result_dirs: list[Path], png: bool = False) -> Path | None:
+    """The run's HTML report (and PNG timelines when asked); a report that cannot be made is
+    said loudly but never changes the run's verdict or exit code."""
+    from ha_tests.report import build_report
+
+    dirs = [d for d in result_dirs if (Path(d) / "summary.json").is_file()]
+    if not dirs:
+        return None
+    try:
+        build_report(dirs, path)
+        print(f"report: {path}", file=sys.stderr)
+        if png:
+            from ha_tests.report.png import PngUnavailable, export_pngs
+            from ha_tests.report.records import load_runs
+            try:
+                for png_file in export_pngs(load_runs(dirs)):
+                    print(f"timeline: {png_file}", file=sys.stderr)
+            except PngUnavailable as exc:
+                print(f"warning: no PNG timelines: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - the run's results are on disk already
+        print(f"warning: the HTML report could not be written ({exc}); rebuild it with "
+              f"'ha-tests report {' '.join(map(str, dirs))}'", file=sys.stderr)
+        return None
+    return path
+
+
+def cmd_report(args) -> int:
+    """Build report.html from results directories alone (never from a live run)."""
+    from ha_tests.report import build_report
+    from ha_tests.report.history import compare, format_changes
+    from ha_tests.report.png import PngUnavailable, export_pngs
+    from ha_tests.report.records import load_runs
+
+    paths = [Path(p) for p in args.results_dirs] or [default_results_dir()]
+    pair = None
+    if args.compare:
+        before, after = [Path(args.compare[0])], [Path(args.compare[1])]
+        print(format_changes(compare(load_runs(before), load_runs(after))))
+        pair = (before, after)
+        paths = [Path(p) for p in args.results_dirs] or [*before, *after]
+    output = Path(args.output) if args.output else (
+        paths[0] / "report.html" if len(paths) == 1 else Path("report.html"))
+    build_report(paths, output, compare=pair)
+    print(f"report: {output}", file=sys.stderr)
+    if args.png:
+        try:
+            for png_file in export_pngs(load_runs(paths)):
+                print(f"timeline: {png_file}", file=sys.stderr)
+        except PngUnavailable as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return ExitCode.BAD_INPUT
+    return ExitCode.PASS
 
 
 def _dry_run(scenarios, inventory, args) -> int:
@@ -249,7 +308,7 @@ def cmd_validate_deployment(args) -> int:
     results_root = Path(args.results) if args.results else default_results_dir()
     progress = Progress(quiet=args.quiet)
     started = time.monotonic()
-    summaries, codes = [], []
+    summaries, codes, result_dirs = [], [], []
     for scenario in scenarios:
         elapsed = time.monotonic() - started
         if elapsed >= budget:
@@ -261,8 +320,10 @@ def cmd_validate_deployment(args) -> int:
                                  progress=progress).run()
         summaries.append(outcome.summary)
         codes.append(outcome.exit_code)
+        result_dirs.append(outcome.result_dir)
         if outcome.status == "interrupted":
             break
+    write_run_report(results_root / f"{args.profile}-report.html", result_dirs)
     junit_path = Path(args.junit) if args.junit else results_root / f"{args.profile}-junit.xml"
     junit_path.parent.mkdir(parents=True, exist_ok=True)
     junit_suite(summaries, name=f"ha-tests.{args.profile}").write(str(junit_path), pretty=True)
@@ -347,7 +408,22 @@ def build_parser() -> argparse.ArgumentParser:
                      help="show what would be attacked, where and in what order; touch nothing")
     run.add_argument("--i-know-this-is-destructive", dest="i_know", action="store_true",
                      help="allow destructive scenarios on an inventory not marked test_target")
+    run.add_argument("--png", action="store_true",
+                     help="also write PNG timelines into each scenario's results (Chromium)")
     run.set_defaults(func=cmd_run)
+
+    report = sub.add_parser("report", help="HTML report (timelines, gap-area table, history) "
+                            "from results directories")
+    report.add_argument("results_dirs", nargs="*", metavar="RESULT_DIR",
+                        help="a scenario's results, a run's, or a whole tree (default: "
+                             "./results)")
+    report.add_argument("-o", "--output", help="HTML file to write (default: RESULT_DIR/"
+                        "report.html for one directory, else ./report.html)")
+    report.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"),
+                        help="say what got better or worse from BEFORE to AFTER")
+    report.add_argument("--png", action="store_true",
+                        help="also write timeline-<iteration>.png into each scenario's results")
+    report.set_defaults(func=cmd_report)
 
     validate = sub.add_parser("validate", help="check scenario files without touching anything")
     validate.add_argument("files", nargs="*", metavar="FILE")

@@ -101,11 +101,34 @@ def summary_rows(summaries: list[dict[str, Any]]) -> list[list[str]]:
         rows.append([summary["scenario"], summary["gap"],
                      ",".join(sorted({n for v in summary.get("targets", {}).values()
                                       for n in v})) or "-",
-                     outage, detection, recovery or "-", summary["status"].upper()])
+                     outage, detection, recovery or "-", _availability_text(summary),
+                     summary["status"].upper()])
     return rows
 
 
-TABLE_HEADER = ["scenario", "gap", "target", "outage", "detection", "recovery", "verdict"]
+def worst_availability(summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The lowest availability (by its lower bound) among gated monitors' iterations."""
+    worst = None
+    for monitor in summary.get("monitors", {}).values():
+        if not monitor.get("gate"):
+            continue
+        for iteration in monitor["iterations"]:
+            value = iteration["metrics"].get("availability")
+            if value and value.get("lo") is not None and (worst is None
+                                                          or value["lo"] < worst["lo"]):
+                worst = value
+    return worst
+
+
+def _availability_text(summary: dict[str, Any]) -> str:
+    worst = worst_availability(summary)
+    if not worst:
+        return "-"
+    return f"{100 * worst['value']:.2f} % ± {100 * (worst['error'] or 0):.2f}"
+
+
+TABLE_HEADER = ["scenario", "gap", "target", "outage", "detection", "recovery", "availability",
+                "verdict"]
 GAP_ORDER = ["gap-1", "gap-2", "gap-3", "gap-4", "gap-5", "gap-6", "classic"]
 
 

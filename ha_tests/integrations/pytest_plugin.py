@@ -24,6 +24,8 @@ def pytest_addoption(parser):
                     "else the lab's)")
     group.addoption("--ha-results", help="results directory (default: ./results)")
     group.addoption("--ha-seed", type=int, help="seed for random target picks")
+    group.addoption("--ha-no-png", action="store_true",
+                    help="do not render PNG timelines (they need Chromium) for JUnit attachments")
     group.addoption("--ha-i-know-this-is-destructive", action="store_true",
                     help="allow destructive scenarios on an inventory not marked test_target")
 
@@ -77,6 +79,7 @@ class ScenarioItem(pytest.Item):
         outcome = run_scenario(self.config, self.scenario)
         self.outcome = outcome
         self.user_properties.append(("ha_result_dir", str(outcome.result_dir)))
+        self._attach(outcome.result_dir)
         if outcome.status == "skipped":
             pytest.skip(outcome.summary.get("skip_reason") or "skipped")
         if outcome.status != "pass":
@@ -84,6 +87,17 @@ class ScenarioItem(pytest.Item):
             raise ScenarioFailed(f"{outcome.status}: "
                                  + ("; ".join(failures) or outcome.summary.get("error") or "")
                                  + f" (results: {outcome.result_dir})")
+
+    def _attach(self, result_dir):
+        """report.html and PNG timelines, named in JUnit as attachments (property and the
+        ``[[ATTACHMENT|path]]`` line of the JUnit Attachments convention)."""
+        from ha_tests.report.artifacts import attachment_lines, scenario_artifacts
+
+        paths = scenario_artifacts(result_dir, png=not self.config.getoption("--ha-no-png"))
+        for path in paths:
+            self.user_properties.append(("attachment", str(path)))
+        if paths:
+            self.add_report_section("call", "attachments", attachment_lines(paths))
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, ScenarioFailed | InputError):

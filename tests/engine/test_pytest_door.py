@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from local_target import WebServer, free_port, scenario_text
@@ -80,8 +81,14 @@ def test_independent_scenarios_overlap_and_agree_with_junit(two_servers, tmp_pat
     windows = inject_windows(results)
     (a0, a1), (b0, b1) = windows["kill-a"], windows["kill-b"]
     assert a0 < b1 and b0 < a1, f"no overlap: {windows}"
-    cases = ET.parse(junit).getroot().iter("testcase")
+    cases = list(ET.parse(junit).getroot().iter("testcase"))
     assert sorted(c.get("name") for c in cases) == ["kill-a", "kill-b"]
+    # each case names its report and PNG timeline as attachments, and they exist
+    for case in cases:
+        attached = [Path(p.get("value")) for p in case.iter("property")
+                    if p.get("name") == "attachment"]
+        assert {p.suffix for p in attached} == {".html", ".png"}, attached
+        assert all(p.is_file() and p.stat().st_size > 1000 for p in attached)
 
 
 def test_scenarios_on_the_same_node_never_overlap(two_servers, tmp_path):

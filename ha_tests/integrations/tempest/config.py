@@ -19,6 +19,9 @@ HaGroup = [
     cfg.BoolOpt("destructive", default=False,
                 help="Run scenarios that inject faults. Off by default: they kill processes, "
                      "cut networks and power nodes off."),
+    cfg.BoolOpt("png_timelines", default=True,
+                help="Render each scenario's timelines as PNG (needs Chromium) and attach "
+                     "them, with report.html, to the test's details."),
     cfg.BoolOpt("use_tempest_credentials", default=True,
                 help="Monitors call the APIs with tempest.conf's identity URI and admin "
                      "credentials instead of the inventory's clouds.yaml."),

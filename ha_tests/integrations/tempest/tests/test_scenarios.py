@@ -70,12 +70,29 @@ class HaScenarioTest(test.BaseTestCase):
         with hold(inventory, resources(scenario, inventory)):
             outcome = ScenarioRunner(scenario, inventory, Path(CONF.ha.results_dir),
                                      progress=Progress(quiet=True)).run()
+        self._attach(outcome.result_dir)
         if outcome.status == "skipped":
             raise self.skipException(outcome.summary.get("skip_reason") or "skipped")
         if outcome.status != "pass":
             reasons = outcome.summary.get("sla_failures") or [outcome.summary.get("error")]
             self.fail(f"{scenario.name}: {outcome.status}: {'; '.join(filter(None, reasons))}"
                       f" (results: {outcome.result_dir})")
+
+
+    def _attach(self, result_dir: Path) -> None:
+        """report.html and PNG timelines as test details: subunit carries them, and the
+        ``[[ATTACHMENT|path]]`` lines reach JUnit's system-out for CI attachment plugins."""
+        from testtools import content
+
+        from ha_tests.report.artifacts import attachment_lines, scenario_artifacts
+
+        paths = scenario_artifacts(result_dir, png=CONF.ha.png_timelines)
+        if paths:
+            self.addDetail("ha-attachments", content.text_content(attachment_lines(paths)))
+        for path in paths:
+            if path.suffix == ".png":
+                self.addDetail(path.name, content.content_from_file(
+                    str(path), content.ContentType("image", "png"), buffer_now=True))
 
 
 def _make_test(path: Path):

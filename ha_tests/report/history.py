@@ -1,0 +1,140 @@
+"""Across runs: recovery time per scenario over time, and what changed between two runs.
+
+A change only counts as better or worse when the bounds say so (the two runs' intervals do
+not overlap); otherwise it is "within measurement error" — a report must not sell noise as
+progress.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import plotly.graph_objects as go
+
+from ha_tests.report.records import RunRecord
+from ha_tests.results import worst_availability
+
+
+def worst_gated(summary: dict[str, Any], key: str) -> dict[str, float] | None:
+    """The worst (highest upper bound) value of ``key`` among gated monitors' iterations."""
+    worst = None
+    for monitor in summary.get("monitors", {}).values():
+        if not monitor.get("gate"):
+            continue
+        for iteration in monitor.get("iterations", []):
+            value = iteration.get("metrics", {}).get(key)
+            if value and (worst is None or value["hi"] > worst["hi"]):
+                worst = value
+    return worst
+
+
+def by_scenario(records: list[RunRecord]) -> dict[str, list[RunRecord]]:
+    grouped: dict[str, list[RunRecord]] = {}
+    for record in sorted(records, key=lambda r: r.finished):
+        grouped.setdefault(record.scenario, []).append(record)
+    return grouped
+
+
+def trend_figure(scenario: str, runs: list[RunRecord]) -> go.Figure:
+    """Recovery time (with its bounds as error bars) per run, oldest first."""
+    points = [(r, worst_gated(r.summary, "recovery_time")) for r in runs]
+    xs = [r.finished[:19].replace("T", " ") or r.directory.name for r, _ in points]
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(
+        x=xs, y=[v["value"] if v else None for _, v in points], mode="lines+markers",
+        name="recovery time",
+        error_y={"type": "data", "symmetric": False,
+                 "array": [v["hi"] - v["value"] if v else 0 for _, v in points],
+                 "arrayminus": [v["value"] - v["lo"] if v else 0 for _, v in points]},
+        text=[r.summary.get("status", "") for r, _ in points],
+        hovertemplate="%{x}: %{y:.2f} s (%{text})<extra></extra>"))
+    figure.update_layout(title={"text": f"{scenario}: recovery time across runs", "x": 0},
+                         yaxis_title="seconds", height=320, template="plotly_white",
+                         margin={"l": 60, "r": 30, "t": 60, "b": 60})
+    return figure
+
+
+@dataclasses.dataclass
+class Change:
+    scenario: str
+    measure: str
+    before: dict[str, float] | None
+    after: dict[str, float] | None
+    verdict: str  # better | worse | same (within error) | new | gone | n/a
+
+    @property
+    def delta(self) -> float | None:
+        if self.before and self.after:
+            return self.after["value"] - self.before["value"]
+        return None
+
+    def text(self) -> str:
+        scale, unit = (100, " %") if self.measure == "availability" else (1, " s")
+
+        def show(v):
+            if not v:
+                return "-"
+            return f"{scale * v['value']:.2f}{unit} ± {scale * (v['error'] or 0):.2f}"
+        delta = self.delta
+        change = "" if delta is None else f" ({scale * delta:+.2f}{unit}"
+        if delta is not None and self.before and self.before["value"]:
+            change += f", {100 * delta / self.before['value']:+.0f} %"
+        change += ")" if change else ""
+        return f"{show(self.before)} -> {show(self.after)}{change}"
+
+
+LOWER_IS_BETTER = ("recovery_time", "longest_outage", "detection_time")
+
+
+def _judge(measure: str, before, after) -> str:
+    if before is None and after is None:
+        return "n/a"
+    if before is None:
+        return "new"
+    if after is None:
+        return "gone"
+    lower_better = measure in LOWER_IS_BETTER
+    if after["hi"] < before["lo"]:
+        return "better" if lower_better else "worse"
+    if after["lo"] > before["hi"]:
+        return "worse" if lower_better else "better"
+    return "same (within error)"
+
+
+def compare(before: list[RunRecord], after: list[RunRecord]) -> list[Change]:
+    """Per scenario (the latest run of it on each side), what moved and which way."""
+    latest_a = {s: runs[-1] for s, runs in by_scenario(before).items()}
+    latest_b = {s: runs[-1] for s, runs in by_scenario(after).items()}
+    changes = []
+    for scenario in sorted(set(latest_a) | set(latest_b)):
+        a, b = latest_a.get(scenario), latest_b.get(scenario)
+        if a is None or b is None:
+            changes.append(Change(scenario, "status", None, None,
+                                  "new" if a is None else "gone"))
+            continue
+        for measure in LOWER_IS_BETTER:
+            va, vb = worst_gated(a.summary, measure), worst_gated(b.summary, measure)
+            changes.append(Change(scenario, measure, va, vb, _judge(measure, va, vb)))
+        va, vb = worst_availability(a.summary), worst_availability(b.summary)
+        changes.append(Change(scenario, "availability", va, vb, _judge("availability", va, vb)))
+        if a.summary.get("status") != b.summary.get("status"):
+            order = {"pass": 0, "skipped": 1, "fail": 2, "error": 3}
+            worse = order.get(b.summary.get("status"), 3) > order.get(a.summary.get("status"), 3)
+            changes.append(Change(scenario, f"verdict {a.summary.get('status')} -> "
+                                            f"{b.summary.get('status')}", None, None,
+                                  "worse" if worse else "better"))
+    return changes
+
+
+def format_changes(changes: list[Change]) -> str:
+    if not changes:
+        return "nothing to compare: no scenario ran on both sides"
+    lines = []
+    for change in changes:
+        if change.verdict == "n/a":
+            continue
+        body = change.text() if change.before or change.after else ""
+        lines.append(f"{change.verdict.upper():<20} {change.scenario:<32} {change.measure:<22} "
+                     f"{body}".rstrip())
+    return "\n".join(lines)

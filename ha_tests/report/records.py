@@ -1,0 +1,109 @@
+"""A scenario's results directory read back: its summary and its event history, per iteration.
+
+Times in a report are seconds from the iteration's injection (t0, the ``inject`` phase event),
+the origin the metrics in summary.json use too, so bands and samples line up without
+conversion.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from ha_tests.errors import InputError, Problem
+from ha_tests.events import read_events
+from ha_tests.results import load_summary
+
+
+@dataclasses.dataclass
+class IterationView:
+    """One iteration of a scenario: its samples and attack events, on the t0 time axis."""
+
+    index: int
+    t0: float  # monotonic time of injection
+    wall_t0: float | None
+    fault_end: float | None  # seconds after t0 when the rollback was verified
+    window_end: float | None  # seconds after t0 when the observation ended
+    samples: dict[str, list[dict[str, Any]]]  # monitor -> samples with start/end relative t0
+    attacks: list[dict[str, Any]]  # attack events with "t" relative t0
+
+
+@dataclasses.dataclass
+class RunRecord:
+    directory: Path
+    summary: dict[str, Any]
+    events: list[dict[str, Any]]
+
+    @property
+    def scenario(self) -> str:
+        return self.summary["scenario"]
+
+    @property
+    def finished(self) -> str:
+        return self.summary.get("finished") or ""
+
+    def iterations(self) -> list[IterationView]:
+        """Split the history at each injection. An iteration's attack events are those from
+        its injection to the next one (the final heal belongs to the last iteration);
+        samples carry their iteration, baseline samples included (at negative times)."""
+        injects = [e for e in self.events if e["kind"] == "phase" and e.get("phase") == "inject"]
+        views = []
+        for position, inject in enumerate(injects):
+            index, t0 = inject.get("iteration", 0), inject["mono"]
+            until = injects[position + 1]["mono"] if position + 1 < len(injects) else float("inf")
+            samples: dict[str, list[dict[str, Any]]] = {}
+            attacks: list[dict[str, Any]] = []
+            fault_end = window_end = None
+            for event in self.events:
+                kind = event["kind"]
+                if kind == "sample" and event.get("iteration", 0) == index:
+                    samples.setdefault(event["monitor"], []).append({
+                        "start": event["start"] - t0, "end": event["end"] - t0,
+                        "status": event.get("status") or ("ok" if event.get("ok") else "fail"),
+                        "latency": event.get("latency")})
+                elif kind == "attack" and t0 <= event["mono"] < until:
+                    attacks.append({**event, "t": event["mono"] - t0})
+                    if event.get("action") == "rolled-back" and fault_end is None:
+                        fault_end = event["mono"] - t0
+                elif kind == "phase" and event.get("phase") == "iteration-end" \
+                        and event.get("iteration", 0) == index:
+                    window_end = event["mono"] - t0
+            views.append(IterationView(index, t0, inject.get("wall"), fault_end, window_end,
+                                       samples, attacks))
+        return views
+
+
+def load_run(directory: Path) -> RunRecord:
+    directory = Path(directory)
+    events_path = directory / "events.jsonl"
+    events = read_events(events_path) if events_path.is_file() else []
+    return RunRecord(directory, load_summary(directory), events)
+
+
+def find_result_dirs(paths: list[Path]) -> list[Path]:
+    """Scenario result directories named by ``paths``: each path is one (it holds a
+    summary.json) or holds some (a run's or a whole ``results/`` tree, searched two levels
+    deep). Oldest first, by directory name (it starts with the UTC time of the run)."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            raise InputError(Problem(str(path), None, None, "", "no such results directory",
+                                     "pass a directory written by 'ha-tests run' "
+                                     "(or a parent of several)"))
+        if (path / "summary.json").is_file():
+            found.append(path)
+            continue
+        inner = sorted({p.parent for pattern in ("*/summary.json", "*/*/summary.json")
+                        for p in path.glob(pattern)}, key=lambda p: p.name)
+        if not inner:
+            raise InputError(Problem(str(path), None, None, "", "no results in this directory "
+                                     "(no summary.json in it or in its subdirectories)",
+                                     "pass a directory written by 'ha-tests run'"))
+        found.extend(inner)
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return sorted(unique, key=lambda p: (p.name, str(p)))
+
+
+def load_runs(paths: list[Path]) -> list[RunRecord]:
+    return [load_run(d) for d in find_result_dirs(paths)]
