@@ -83,6 +83,14 @@ def test_ha_scenario_runs_as_a_tempest_test_beside_tempests_identity_tests(works
     assert "test_tokens" in output  # Tempest's own tests ran in the same run
     summaries = list((tmp_path / "results").glob("*/summary.json"))
     assert summaries, "the HA scenario wrote no results: it did not really run"
+    # the timeline PNG and report are written and travel with the test as subunit details
+    result_dir = summaries[0].parent
+    png = result_dir / "timeline-0.png"
+    assert png.read_bytes()[:4] == b"\x89PNG" and (result_dir / "report.html").is_file()
+    stream = subprocess.run([str(TEMPEST.parent / "stestr"), "last", "--subunit"], cwd=workspace,
+                            capture_output=True, timeout=120).stdout
+    assert f"[[ATTACHMENT|{png.resolve()}]]".encode() in stream
+    assert png.read_bytes()[:200] in stream  # the image itself is attached
 
 
 def test_destructive_tests_are_skipped_unless_enabled(workspace):
