@@ -76,11 +76,24 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _user_loc(loc: tuple, source: SourceMap, prefix: PathKey) -> tuple:
+    """The error's location in the user's document: pydantic inserts union and validator
+    tags (``list[str]``, ``function-after[...]``) that are not keys; a user's own key that
+    happens to contain a bracket is kept (the source map knows it)."""
+    kept: tuple = ()
+    for part in loc:
+        if isinstance(part, str) and "[" in part and \
+                prefix + kept + (part,) not in source.keys:
+            continue
+        kept += (part,)
+    return kept
+
+
 def problems_from(exc: pydantic.ValidationError, model: type[BaseModel], source: SourceMap,
                   prefix: PathKey = ()) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
-        loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and "[" in part))
+        loc = _user_loc(err["loc"], source, prefix)
         path = prefix + loc
         kind = err["type"]
         if kind == "extra_forbidden":

@@ -81,3 +81,7 @@ def render(text: str, task_args: dict | None, file: str) -> str:
     except jinja2.TemplateError as exc:
         raise InputError(Problem(file, getattr(exc, "lineno", None), None, "",
                                  f"rendering the template failed: {exc}")) from None
+    except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError,
+            RecursionError) as exc:  # the template's own expressions fail: bad input too
+        raise InputError(Problem(file, None, None, "", "rendering the template failed: "
+                                 f"{type(exc).__name__}: {exc}")) from None
