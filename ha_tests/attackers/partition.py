@@ -61,6 +61,28 @@ exit 0
 """
 
 #: every line of the firewall that mentions this run's id (none after a heal)
+#: keep_ssh off: the rules may cut the very session that applies them, so they are written to
+#: a file and applied by a detached process after this command has returned; its exit code is
+#: read back once the node is reachable again ($1 id, $2 tool, $3 node name (nodes may share
+#: /tmp, as the lab's do), stdin: the rules)
+_APPLY_DETACHED = r"""
+f="${TMPDIR:-/tmp}/.ha-tests-partition-$1-$3-$2"
+cat > "$f.rules" || exit 3
+rm -f -- "$f.rc"
+setsid sh -c 'sleep 0.5; "$0-restore" -w 5 --noflush < "$1.rules"; echo $? > "$1.rc"' "$2" "$f" \
+  </dev/null >/dev/null 2>&1 &
+exit 0
+"""
+
+#: exit codes of the detached applies ($1 id, $2 node name), then their files are removed
+_APPLIED = r"""
+for f in "${TMPDIR:-/tmp}"/.ha-tests-partition-"$1"-"$2"-*.rc; do
+  [ -e "$f" ] && printf '%s %s\n' "${f##*-}" "$(cat "$f")"
+done
+rm -f -- "${TMPDIR:-/tmp}"/.ha-tests-partition-"$1"-"$2"-*
+exit 0
+"""
+
 _LEFT = r"""
 for save in iptables-save ip6tables-save; do
   command -v "$save" >/dev/null 2>&1 || continue
@@ -129,6 +151,8 @@ class Partition(Attacker):
         self.plan: dict[str, list[str]] = {}
         #: node name -> [wall time the timer was armed, its duration]
         self.armed: dict[str, list[float]] = {}
+        #: nodes whose rules a detached process applies (keep_ssh off); read back at rollback
+        self.staged: set[str] = set()
 
     @property
     def duration(self) -> float:
@@ -255,11 +279,20 @@ class Partition(Attacker):
                                       "-j", f"HAT-{self.ident}-{way}"])
                           for way, base in (("in", "INPUT"), ("out", "OUTPUT"))]
                 lines.append("COMMIT")
-                shell.run([f"{tool}-restore", "-w", "5", "--noflush"], timeout=20,
-                          stdin=("\n".join(lines) + "\n").encode()).check(
-                    f"{name}: {tool}-restore")
+                rules_text = ("\n".join(lines) + "\n").encode()
+                if self.params.keep_ssh:
+                    shell.run([f"{tool}-restore", "-w", "5", "--noflush"], timeout=20,
+                              stdin=rules_text).check(f"{name}: {tool}-restore")
+                else:
+                    if count == 0:  # the timer must be seen armed while SSH still works
+                        deadman.check_armed(shell, KIND, self.ident, script(HEAL, self.ident),
+                                            seconds)
+                    shell.run(script(_APPLY_DETACHED, self.ident, tool, name), timeout=20,
+                              stdin=rules_text).check(f"{name}: staging {tool} rules")
+                    self.staged.add(name)
                 count += len(rules)
-            deadman.check_armed(shell, KIND, self.ident, script(HEAL, self.ident), seconds)
+            if self.params.keep_ssh or count == 0:
+                deadman.check_armed(shell, KIND, self.ident, script(HEAL, self.ident), seconds)
             added[name] = count
         return {"tag": self.tag, "cut": self.plan, "port": self.params.port,
                 "rules": added, "duration": seconds}
@@ -269,7 +302,8 @@ class Partition(Attacker):
         return result.check(f"{name}: listing firewall rules").stdout.splitlines()
 
     def rollback(self) -> dict[str, Any]:
-        healed = {}
+        healed: dict[str, str] = {}
+        applied: dict[str, dict[str, int]] = {}
         for name, (armed_at, seconds) in self.armed.items():
             shell = self.ctx.shell(name)
             try:
@@ -284,7 +318,27 @@ class Partition(Attacker):
                 shell.run(script(HEAL, self.ident), timeout=15).check()
             deadman.disarm(shell, KIND, self.ident)
             healed[name] = "rules removed"
-        return {"healed": healed, "tag": self.tag}
+            if name in self.staged:  # read once, by the rollback of the run that staged them
+                applied[name] = self._applied(shell, name)
+                self.staged.discard(name)
+        result: dict[str, Any] = {"healed": healed, "tag": self.tag}
+        if applied:
+            result["applied"] = applied
+        return result
+
+    def _applied(self, shell, name: str) -> dict[str, int]:
+        """Exit codes of the detached rule applies: 0 means the cut really was in force."""
+        out = shell.run(script(_APPLIED, self.ident, name), timeout=10).check(
+            f"{name}: reading back the rule applies").stdout
+        codes = {}
+        for line in out.splitlines():
+            tool, _, code = line.partition(" ")
+            codes[tool.removesuffix(".rc")] = int(code) if code.strip().isdigit() else -1
+        bad = {tool: code for tool, code in codes.items() if code != 0}
+        if bad or not codes:
+            raise RollbackError(f"{self.name}: on {name} the rules were never applied "
+                                f"({bad or 'no result'}): the partition did not happen")
+        return codes
 
     def verify(self) -> None:
         for name in self.armed:

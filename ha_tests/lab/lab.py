@@ -240,6 +240,8 @@ class Lab:
         (node_dir / "sshd_config").write_text(
             sshd.config(node_dir, self.dir / "ssh" / "authorized_keys"))
         services = [sshd.service(node_dir)]
+        empty = node_dir / "empty-dotfile"  # masks the host's ~/.bashrc inside the node
+        empty.write_text("")
         interfaces = {MGMT_IF: [f"{node.mgmt_ip}/24"]}
         sysctls = {}
         if node.is_controller:
@@ -259,6 +261,7 @@ class Lab:
             "python": sys.executable,
             "network": {"interfaces": interfaces, "sysctls": sysctls},
             "directories": ["/run/sshd"],
+            "masks": [{"path": str(Path.home() / ".bashrc"), "source": str(empty)}],
             "services": services,
         }
         (node_dir / "node.json").write_text(json.dumps(spec, indent=2) + "\n")

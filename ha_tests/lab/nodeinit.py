@@ -88,10 +88,21 @@ class Init:
         self._network()
         for directory in self.spec.get("directories", []):
             os.makedirs(directory, exist_ok=True)
+        self._mask_files()
         threading.Thread(target=self._serve_control, daemon=True, name="hactl").start()
         with self.lock:
             for service in self.services.values():
                 self._spawn(service)
+
+    def _mask_files(self) -> None:
+        """Hide host files the node must not see, in the node's own mount namespace: the host
+        user's ~/.bashrc, which bash runs for every command sshd starts (on this kind of
+        machine it runs ``pyenv rehash``, whose lock an SSH session cut mid-command leaves
+        behind; every later command on every node then waits a minute for it)."""
+        for mask in self.spec.get("masks", []):
+            if os.path.exists(mask["path"]):
+                subprocess.run(["mount", "--bind", mask["source"], mask["path"]], check=False,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def _network(self) -> None:
         net = self.spec.get("network", {})
