@@ -37,6 +37,8 @@ class EventLog:
             self._seq += 1
             event = {"seq": self._seq, "kind": kind, "mono": fields.pop("mono", time.monotonic()),
                      "wall": time.time(), **fields}
+            if self._file.closed:  # a probe thread answering after an interrupted run closed
+                return event      # the log: nothing left to record it in
             line = self.mask(json.dumps(event, default=str, sort_keys=False))
             self._file.write(line + "\n")
             self._file.flush()

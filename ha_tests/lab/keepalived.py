@@ -2,7 +2,11 @@
 
 All three start as BACKUP with distinct priorities and ``nopreempt``: the VIP moves only when
 its holder fails (its HAProxy dies, its link goes, it loses power), never back on recovery,
-which avoids a second outage. The track script runs inside the node's PID namespace, so
+which avoids a second outage. After a partition, the cut-off node has made itself master too;
+when the two meet, the lower priority yields and the higher one re-announces the VIP
+(``vrrp_garp_lower_prio_*``) so that hosts stop sending to the node that gave it up (without
+it the soak benchmark saw up to ~50 s of API outage after such a partition healed, until ARP
+caches expired). The track script runs inside the node's PID namespace, so
 ``killall -0 haproxy`` sees that node's HAProxy only. Pid files go to the node's run
 directory (emptied at boot, as /run is): nodes share one filesystem.
 """
@@ -28,6 +32,8 @@ global_defs {{
     enable_script_security
     vrrp_garp_master_delay 1
     vrrp_garp_master_repeat 3
+    vrrp_garp_lower_prio_delay 0
+    vrrp_garp_lower_prio_repeat 3
 }}
 
 vrrp_script chk_haproxy {{

@@ -1,0 +1,189 @@
+"""Accuracy against ground truth: outages of known length, measured by ha-tests and by
+Yardstick's method side by side.
+
+On a lab controller, a node-side timer puts an iptables REJECT on keystone's port for exactly
+D seconds (0.2 ... 10 s) and records, with the node's clock (the host's), when the rule went
+in and out: the truth, to within the few milliseconds an iptables call takes. Meanwhile:
+
+* ha-tests' own TCP monitor samples the port at every interval from 20 ms to 2 s at once
+  (one real SamplingLoop per interval), and ha-tests' own metrics turn each stream into an
+  outage with bounds;
+* a Yardstick-style checker runs a fresh ``openstack token issue`` process per check and
+  takes "end of the last failed check - start of the first failed check" (metrics.
+  yardstick_outage, the formula of Yardstick's monitors).
+
+Per interval it reports the error of the measured outage against the truth (mean, max),
+whether the truth always lay inside the reported bounds, missed outages, and the ratio of
+Yardstick's error to ha-tests'. Figures go to benchmarks/README.md.
+
+    sudo .venv/bin/python -m benchmarks.accuracy [--reps 3] [--lab-name hbench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+from ha_tests.context import RunContext
+from ha_tests.inventory import load_inventory
+from ha_tests.lab import Lab
+from ha_tests.metrics import Sample, compute_monitor_metrics, yardstick_outage
+from ha_tests.monitors.network import TcpMonitor, TcpParams
+from ha_tests.sampling import SamplingLoop
+from ha_tests.transport import script
+
+INTERVALS = (0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
+LENGTHS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+PORT = 5000
+
+#: $1 id, $2 seconds, $3 port: REJECT the port for exactly $2 s, timestamps around each change
+_OUTAGE = r"""
+f="/tmp/.ha-tests-bench-$1"
+(
+  a=$(date +%s.%N)
+  iptables -w 5 -I INPUT -p tcp --dport "$3" -m comment --comment "ha-tests:bench:$1" \
+    -j REJECT --reject-with tcp-reset
+  b=$(date +%s.%N)
+  sleep "$2"
+  c=$(date +%s.%N)
+  iptables -w 5 -D INPUT -p tcp --dport "$3" -m comment --comment "ha-tests:bench:$1" \
+    -j REJECT --reject-with tcp-reset
+  d=$(date +%s.%N)
+  echo "$a $b $c $d" > "$f"
+) </dev/null >/dev/null 2>&1 &
+exit 0
+"""
+_TRUTH = 'cat "/tmp/.ha-tests-bench-$1" 2>/dev/null && rm -f "/tmp/.ha-tests-bench-$1"\n'
+
+
+class YardstickChecker(threading.Thread):
+    """Yardstick's way: a fresh CLI process per check, back to back."""
+
+    def __init__(self, env: dict[str, str]):
+        super().__init__(daemon=True)
+        self.env, self.samples, self.stop_flag = env, [], threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_flag.is_set():
+            start = time.monotonic()
+            done = subprocess.run(["openstack", "token", "issue", "-f", "value", "-c", "id"],
+                                  env=self.env, capture_output=True, timeout=60)
+            self.samples.append(Sample(start, time.monotonic(), done.returncode == 0))
+
+
+def measure(reps: int, lab: Lab) -> list[dict]:
+    inventory = load_inventory(lab.inventory_path)
+    ctx = RunContext(inventory)
+    victim = lab.plan.controllers[1]
+    shell = ctx.shell(victim.name)
+    loops = []
+    for interval in INTERVALS:
+        monitor = TcpMonitor(f"tcp-{interval}", TcpParams(host=victim.mgmt_ip, port=PORT), [],
+                             ctx, timeout=max(0.5, min(2.0, interval * 2)))
+        monitor.setup()
+        loops.append(SamplingLoop(monitor, interval, None, max_in_flight=50))
+    env = dict(os.environ, OS_AUTH_URL=f"http://{victim.mgmt_ip}:{PORT}/v3",
+               OS_USERNAME="admin", OS_PASSWORD=lab.admin_password, OS_PROJECT_NAME="admin",
+               OS_USER_DOMAIN_NAME="Default", OS_PROJECT_DOMAIN_NAME="Default",
+               OS_IDENTITY_API_VERSION="3")
+    env.pop("OS_CLOUD", None)
+    yardstick = YardstickChecker(env)
+    for loop in loops:
+        loop.start()
+    yardstick.start()
+    offset = time.time() - time.monotonic()  # node timestamps are wall clock
+    results = []
+    try:
+        time.sleep(3)
+        for rep in range(reps):
+            for length in LENGTHS:
+                ident = f"{os.getpid()}-{rep}-{length}"
+                begin = time.monotonic()
+                shell.run(script(_OUTAGE, ident, str(length), str(PORT)), timeout=10).check()
+                time.sleep(length + 4.5)  # the outage, then the slowest sampler's catch-up
+                out = shell.run(script(_TRUTH, ident), timeout=10).stdout.split()
+                a, b, c, d = (float(x) - offset for x in out)
+                window_end = time.monotonic()
+                truth = {"lo": c - b, "hi": d - a, "value": (c + d) / 2 - (a + b) / 2}
+                row = {"rep": rep, "length": length, "truth": truth, "by_interval": {}}
+                for interval, loop in zip(INTERVALS, loops, strict=True):
+                    samples = [s for s in loop.snapshot() if begin - 1.5 <= s.start
+                               and s.end <= window_end]
+                    metrics = compute_monitor_metrics(samples, t0=begin, window_end=window_end)
+                    longest = metrics.longest_outage
+                    row["by_interval"][interval] = None if longest is None else {
+                        "value": longest.value, "lo": longest.lo, "hi": longest.hi,
+                        "count": metrics.outage_count}
+                ys = [s for s in yardstick.samples if begin - 1.5 <= s.start
+                      and s.end <= window_end]
+                row["yardstick"] = yardstick_outage(ys)
+                results.append(row)
+                print(f"rep {rep} outage {length:5.1f} s: truth {truth['value']:.3f} s; "
+                      + " ".join(f"{i:g}s→{(v or {}).get('value', 0):.3f}"
+                                 for i, v in row["by_interval"].items())
+                      + f"; yardstick {row['yardstick']:.3f}", file=sys.stderr)
+    finally:
+        yardstick.stop_flag.set()
+        for loop in loops:
+            loop.stop(drain=False)
+        ctx.close()
+    return results
+
+
+def summarise(results: list[dict]) -> str:
+    lines = ["interval  n   mean|err|  max|err|  truth in bounds  missed  "
+             "yardstick mean|err|  ratio"]
+    ys_errors = [abs(r["yardstick"] - r["truth"]["value"]) for r in results]
+    ys_mean = statistics.mean(ys_errors)
+    for interval in INTERVALS:
+        errors, held, missed = [], 0, 0
+        for row in results:
+            got, truth = row["by_interval"][interval], row["truth"]
+            if got is None:
+                missed += 1
+                continue
+            errors.append(abs(got["value"] - truth["value"]))
+            # the reported bounds must contain the true duration (known to within the
+            # iptables call times: truth lo..hi)
+            held += got["lo"] <= truth["hi"] and got["hi"] >= truth["lo"]
+        mean = statistics.mean(errors) if errors else float("nan")
+        lines.append(f"{interval:7.2f}s {len(results):3d}  {mean:8.3f}s  "
+                     f"{max(errors, default=float('nan')):7.3f}s  "
+                     f"{held:>6d}/{len(errors):<3d}        {missed:4d}   {ys_mean:12.3f}s"
+                     f"      {ys_mean / mean if mean else float('inf'):6.1f}x")
+    lines.append(f"yardstick-style: mean|err| {ys_mean:.3f} s, max|err| {max(ys_errors):.3f} s "
+                 f"(a fresh 'openstack token issue' per check)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--lab-name", default="hbench")
+    parser.add_argument("--cidr", default="10.192.0.0/16")
+    parser.add_argument("--json", default="accuracy.json")
+    args = parser.parse_args(argv)
+    lab = Lab(args.lab_name, args.cidr)
+    was_up = lab.is_up()
+    if not was_up:
+        lab.up(progress=lambda text: print(f"lab up: {text}", file=sys.stderr))
+    try:
+        results = measure(args.reps, lab)
+    finally:
+        if not was_up:
+            lab.down()
+    with open(args.json, "w") as handle:
+        json.dump(results, handle, indent=1)
+    print(f"load: {os.getloadavg()}")
+    print(summarise(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
