@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 
+from benchmarks.common import add_lab_options, lab_up
 from ha_tests.context import RunContext
 from ha_tests.inventory import load_inventory
 from ha_tests.lab import Lab
@@ -165,19 +166,11 @@ def summarise(results: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--lab-name", default="hbench")
-    parser.add_argument("--cidr", default="10.192.0.0/16")
+    add_lab_options(parser)
     parser.add_argument("--json", default="accuracy.json")
     args = parser.parse_args(argv)
-    lab = Lab(args.lab_name, args.cidr)
-    was_up = lab.is_up()
-    if not was_up:
-        lab.up(progress=lambda text: print(f"lab up: {text}", file=sys.stderr))
-    try:
+    with lab_up(args) as lab:
         results = measure(args.reps, lab)
-    finally:
-        if not was_up:
-            lab.down()
     with open(args.json, "w") as handle:
         json.dump(results, handle, indent=1)
     print(f"load: {os.getloadavg()}")
