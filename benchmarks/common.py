@@ -17,7 +17,7 @@ def add_lab_options(parser: argparse.ArgumentParser) -> None:
 
 @contextlib.contextmanager
 def lab_up(args: argparse.Namespace):
-    lab = Lab(args.lab_name, args.cidr)
+    lab = Lab(args.lab_name, args.cidr, computes=getattr(args, "computes", None))
     was_up = lab.is_up()
     if not was_up:
         lab.up(progress=lambda text: print(f"lab up: {text}", file=sys.stderr))

@@ -260,71 +260,77 @@ class Partition(Attacker):
     def inject(self) -> dict[str, Any]:
         seconds = self.duration
         self.plan = self.plan or self.make_plan()
-        added: dict[str, int] = {}
-        for name, cut in self.plan.items():
-            node = self.ctx.inventory.node(name)
-            shell = self.ctx.shell(node)
-            self.armed[name] = [time.time(), seconds]
-            deadman.arm(shell, KIND, self.ident, seconds, HEAL, self.ident)
-            count = 0
-            for family, tool in ((4, "iptables"), (6, "ip6tables")):
-                rules = self._rules(node, cut, family)
-                if not rules:
-                    continue
-                # one transaction per family: chains, rules and jumps appear together
-                lines = ["*filter", f":HAT-{self.ident}-in - [0:0]",
-                         f":HAT-{self.ident}-out - [0:0]"]
-                lines += [shlex.join(["-A", *rule]) for rule in rules]
-                lines += [shlex.join(["-I", base, "1", "-m", "comment", "--comment", self.tag,
-                                      "-j", f"HAT-{self.ident}-{way}"])
-                          for way, base in (("in", "INPUT"), ("out", "OUTPUT"))]
-                lines.append("COMMIT")
-                rules_text = ("\n".join(lines) + "\n").encode()
-                if self.params.keep_ssh:
-                    shell.run([f"{tool}-restore", "-w", "5", "--noflush"], timeout=20,
-                              stdin=rules_text).check(f"{name}: {tool}-restore")
-                else:
-                    if count == 0:  # the timer must be seen armed while SSH still works
-                        deadman.check_armed(shell, KIND, self.ident, script(HEAL, self.ident),
-                                            seconds)
-                    shell.run(script(_APPLY_DETACHED, self.ident, tool, name), timeout=20,
-                              stdin=rules_text).check(f"{name}: staging {tool} rules")
-                    self.staged.add(name)
-                count += len(rules)
-            if self.params.keep_ssh or count == 0:
-                deadman.check_armed(shell, KIND, self.ident, script(HEAL, self.ident), seconds)
-            added[name] = count
+        counts = self.on_each(list(self.plan.items()),
+                              lambda item: self._inject_node(item[0], item[1], seconds))
         return {"tag": self.tag, "cut": self.plan, "port": self.params.port,
-                "rules": added, "duration": seconds}
+                "rules": dict(zip(self.plan, counts, strict=True)), "duration": seconds}
+
+    def _inject_node(self, name: str, cut: list[str], seconds: float) -> int:
+        node = self.ctx.inventory.node(name)
+        shell = self.ctx.shell(node)
+        self.armed[name] = [time.time(), seconds]
+        deadman.arm(shell, KIND, self.ident, seconds, HEAL, self.ident)
+        count = 0
+        for family, tool in ((4, "iptables"), (6, "ip6tables")):
+            rules = self._rules(node, cut, family)
+            if not rules:
+                continue
+            # one transaction per family: chains, rules and jumps appear together
+            lines = ["*filter", f":HAT-{self.ident}-in - [0:0]",
+                     f":HAT-{self.ident}-out - [0:0]"]
+            lines += [shlex.join(["-A", *rule]) for rule in rules]
+            lines += [shlex.join(["-I", base, "1", "-m", "comment", "--comment", self.tag,
+                                  "-j", f"HAT-{self.ident}-{way}"])
+                      for way, base in (("in", "INPUT"), ("out", "OUTPUT"))]
+            lines.append("COMMIT")
+            rules_text = ("\n".join(lines) + "\n").encode()
+            if self.params.keep_ssh:
+                shell.run([f"{tool}-restore", "-w", "5", "--noflush"], timeout=20,
+                          stdin=rules_text).check(f"{name}: {tool}-restore")
+            else:
+                if count == 0:  # the timer must be seen armed while SSH still works
+                    deadman.check_armed(shell, KIND, self.ident, script(HEAL, self.ident),
+                                        seconds)
+                shell.run(script(_APPLY_DETACHED, self.ident, tool, name), timeout=20,
+                          stdin=rules_text).check(f"{name}: staging {tool} rules")
+                self.staged.add(name)
+            count += len(rules)
+        if self.params.keep_ssh or count == 0:
+            deadman.check_armed(shell, KIND, self.ident, script(HEAL, self.ident), seconds)
+        return count
 
     def _left(self, name: str, timeout: float = 10) -> list[str]:
         result = self.ctx.shell(name).run(script(_LEFT, self.ident), timeout=timeout)
         return result.check(f"{name}: listing firewall rules").stdout.splitlines()
 
     def rollback(self) -> dict[str, Any]:
-        healed: dict[str, str] = {}
-        applied: dict[str, dict[str, int]] = {}
-        for name, (armed_at, seconds) in self.armed.items():
-            shell = self.ctx.shell(name)
-            try:
-                shell.run(script(HEAL, self.ident), timeout=15).check()
-            except TransportError:
-                # keep_ssh off, or the SSH port was in the cut: the node's timer heals it
-                shell.close()
-                due = time.monotonic() + max(0.0, armed_at + seconds - time.time())
-                if not deadman.wait_reachable(shell, due + 60):
-                    raise RollbackError(f"{self.name}: {name} unreachable after its "
-                                        "timer was due to remove the rules") from None
-                shell.run(script(HEAL, self.ident), timeout=15).check()
-            deadman.disarm(shell, KIND, self.ident)
-            healed[name] = "rules removed"
-            if name in self.staged:  # read once, by the rollback of the run that staged them
-                applied[name] = self._applied(shell, name)
-                self.staged.discard(name)
+        names = list(self.armed)
+        outcomes = self.on_each(names, self._rollback_node)
+        healed = {name: "rules removed" for name in names}
+        applied = {name: codes for name, codes in zip(names, outcomes, strict=True) if codes}
         result: dict[str, Any] = {"healed": healed, "tag": self.tag}
         if applied:
             result["applied"] = applied
         return result
+
+    def _rollback_node(self, name: str) -> dict[str, int] | None:
+        armed_at, seconds = self.armed[name]
+        shell = self.ctx.shell(name)
+        try:
+            shell.run(script(HEAL, self.ident), timeout=15).check()
+        except TransportError:
+            # keep_ssh off, or the SSH port was in the cut: the node's timer heals it
+            shell.close()
+            due = time.monotonic() + max(0.0, armed_at + seconds - time.time())
+            if not deadman.wait_reachable(shell, due + 60):
+                raise RollbackError(f"{self.name}: {name} unreachable after its "
+                                    "timer was due to remove the rules") from None
+            shell.run(script(HEAL, self.ident), timeout=15).check()
+        deadman.disarm(shell, KIND, self.ident)
+        if name in self.staged:  # read once, by the rollback of the run that staged them
+            self.staged.discard(name)
+            return self._applied(shell, name)
+        return None
 
     def _applied(self, shell, name: str) -> dict[str, int]:
         """Exit codes of the detached rule applies: 0 means the cut really was in force."""
@@ -341,8 +347,8 @@ class Partition(Attacker):
         return codes
 
     def verify(self) -> None:
-        for name in self.armed:
-            left = self._left(name)
+        names = list(self.armed)
+        for name, left in zip(names, self.on_each(names, self._left), strict=True):
             if left:
                 raise RollbackError(f"{self.name}: rules tagged {self.tag} remain on "
                                     f"{name}: {'; '.join(left)[:500]}")

@@ -18,7 +18,7 @@ from ha_tests.lab.system import LabError
 
 
 def _lab(args) -> Lab:
-    return Lab(name=args.name, cidr=args.cidr)
+    return Lab(name=args.name, cidr=args.cidr, computes=getattr(args, "computes", None))
 
 
 def _needs_root() -> int | None:
@@ -122,6 +122,9 @@ def register(subparsers) -> argparse.ArgumentParser:
             ("env", cmd_env, "print the shell exports to use the lab")):
         parser = commands.add_parser(name, help=text, description=text)
         _common(parser)
+        if name == "up":
+            parser.add_argument("--computes", type=int, default=None, metavar="N",
+                                help="compute nodes (default 2; more for fan-out benchmarks)")
         if name == "status":
             parser.add_argument("--json", action="store_true", help="machine-readable output")
         parser.set_defaults(func=handler)

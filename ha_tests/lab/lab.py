@@ -67,8 +67,11 @@ _children: dict[str, subprocess.Popen] = {}
 class Lab:
     """One lab, named and addressed as docs/contracts.rst says."""
 
-    def __init__(self, name: str = DEFAULT_NAME, cidr: str = DEFAULT_CIDR):
-        self.plan = LabPlan(name, cidr)
+    def __init__(self, name: str = DEFAULT_NAME, cidr: str = DEFAULT_CIDR,
+                 computes: int | None = None):
+        if computes is None:  # a lab that is up keeps the size it was brought up with
+            computes = LabPlan(name, cidr).computes_recorded()
+        self.plan = LabPlan(name, cidr, computes)
         self.name = self.plan.name
         self.cidr = self.plan.cidr
         self.dir = self.plan.dir
@@ -132,6 +135,10 @@ class Lab:
             if state.get("cidr") != self.cidr:
                 raise LabError(f"lab {self.name} is up with range {state.get('cidr')}; "
                                f"take it down first to use {self.cidr}")
+            if state.get("computes", 2) != len(self.plan.computes):
+                raise LabError(f"lab {self.name} is up with {state.get('computes', 2)} "
+                               f"computes; take it down first to use "
+                               f"{len(self.plan.computes)}")
             step(f"lab {self.name} is already up ({self.dir})")
             return False
         self._check_range_free()
@@ -203,7 +210,8 @@ class Lab:
                                f"{self.cidr} is in use; choose another with --cidr")
 
     def _write_state(self, state: str, **extra) -> None:
-        data = {"name": self.name, "cidr": self.cidr, "state": state, "time": time.time()}
+        data = {"name": self.name, "cidr": self.cidr, "state": state, "time": time.time(),
+                "computes": len(self.plan.computes)}
         data.update(extra)
         self._state_path.write_text(json.dumps(data, indent=2) + "\n")
 

@@ -18,6 +18,9 @@ DEFAULT_CIDR = "10.199.0.0/16"
 MGMT_IF = "br-mgmt"
 CONTROLLERS = ("ctl1", "ctl2", "ctl3")
 COMPUTES = ("cmp1", "cmp2")
+#: a bigger lab (``lab up --computes N``, for fan-out benchmarks): computes take management
+#: octets 21.. and VM subnets 101.., so at most 70 fit below the VM range
+MAX_COMPUTES = 70
 VMS_PER_COMPUTE = 1
 KEYSTONE_PORT = 5000
 BMC_PORT = 623
@@ -64,7 +67,10 @@ class NodePlan:
 class LabPlan:
     """Names and addresses of one lab; pure computation, touches nothing."""
 
-    def __init__(self, name: str = DEFAULT_NAME, cidr: str = DEFAULT_CIDR):
+    def __init__(self, name: str = DEFAULT_NAME, cidr: str = DEFAULT_CIDR,
+                 computes: int = len(COMPUTES)):
+        if not 1 <= computes <= MAX_COMPUTES:
+            raise ValueError(f"--computes {computes}: use 1 to {MAX_COMPUTES}")
         if not NAME_PATTERN.match(name):
             raise ValueError(f"lab name {name!r}: use 1-10 lower-case letters and digits, "
                              "starting with a letter (link names are limited to 15 characters)")
@@ -86,7 +92,7 @@ class LabPlan:
         nodes = []
         for i, node in enumerate(CONTROLLERS, start=1):
             nodes.append(self._node(node, "controller", len(nodes) + 1, 10 + i))
-        for i, node in enumerate(COMPUTES, start=1):
+        for i, node in enumerate((f"cmp{c}" for c in range(1, computes + 1)), start=1):
             vms = tuple(
                 VmPlan(name=f"{node}-vm{v}", host=node, netns=f"{name}-{node}-vm{v}",
                        address=self.address(100 + i, 10 + v),
@@ -126,6 +132,15 @@ class LabPlan:
     def netns_pattern(self) -> re.Pattern:
         """Matches exactly this lab's namespaces (not those of a lab named ``<name>x``)."""
         return re.compile(rf"^{re.escape(self.name)}-(ctl|cmp)\d+(-vm\d+)?$")
+
+    def computes_recorded(self) -> int:
+        """The compute count in this lab's state file, else the default."""
+        import json
+
+        try:
+            return int(json.loads((self.dir / "lab.json").read_text())["computes"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return len(COMPUTES)
 
     # -- paths -----------------------------------------------------------------------------
     def node_dir(self, node: str) -> Path:

@@ -46,3 +46,17 @@ def test_names_that_would_break_link_names_are_refused(name):
 def test_ranges_smaller_than_a_16_are_refused(cidr):
     with pytest.raises(ValueError, match="--cidr"):
         LabPlan(cidr=cidr)
+
+
+def test_a_bigger_lab_keeps_every_address_and_name_distinct():
+    plan = LabPlan("hbench", "10.192.0.0/16", computes=50)
+    assert [n.name for n in plan.computes] == [f"cmp{i}" for i in range(1, 51)]
+    addresses = [a for n in plan.nodes for a in (n.mgmt_ip, n.bmc_ip)] + \
+        [vm.address for vm in plan.vms] + [plan.vip, plan.host_ip]
+    assert len(addresses) == len(set(addresses))
+    assert plan.node("cmp50").mgmt_ip == "10.192.0.70"
+    assert plan.node("cmp50").vms[0].subnet == "10.192.150.0/24"
+    assert all(len(n.host_link) <= 15 for n in plan.nodes)
+    assert all(plan.netns_pattern().match(n.netns) for n in plan.nodes)
+    with pytest.raises(ValueError, match="--computes"):
+        LabPlan("hbench", "10.192.0.0/16", computes=71)
