@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,6 +43,8 @@ from ha_tests.transport import script
 INTERVALS = (0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 LENGTHS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 PORT = 5000
+#: the CLI installed beside this Python (the venv's), else the one on PATH
+OPENSTACK = shutil.which("openstack", path=os.path.dirname(sys.executable)) or "openstack"
 
 #: $1 id, $2 seconds, $3 port: REJECT the port for exactly $2 s, timestamps around each change
 _OUTAGE = r"""
@@ -73,7 +76,7 @@ class YardstickChecker(threading.Thread):
     def run(self) -> None:
         while not self.stop_flag.is_set():
             start = time.monotonic()
-            done = subprocess.run(["openstack", "token", "issue", "-f", "value", "-c", "id"],
+            done = subprocess.run([OPENSTACK, "token", "issue", "-f", "value", "-c", "id"],
                                   env=self.env, capture_output=True, timeout=60)
             self.samples.append(Sample(start, time.monotonic(), done.returncode == 0))
 

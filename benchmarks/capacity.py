@@ -106,6 +106,8 @@ def measure_all(lab, seconds: float, rows: list) -> None:
         for loops, interval in ((10, 0.01), (20, 0.01), (40, 0.02)):
             monitors = [TcpMonitor(f"tcp{i}", TcpParams(host="127.0.0.1", port=port), [], ctx,
                                    timeout=1.0) for i in range(loops)]
+            for monitor in monitors:
+                monitor.setup()
             rows.append(("tcp", run_loops(monitors, interval, seconds)))
         targets = [f"127.0.0.{i}" for i in range(1, 251)]
         ping = VmPingMonitor("icmp", VmPingParams(targets=targets), [], ctx, timeout=0.5)
@@ -113,7 +115,7 @@ def measure_all(lab, seconds: float, rows: list) -> None:
         rows.append(("icmp x250", run_loops([ping], 0.1, seconds, per_tick=len(targets))))
         procs = []
         for node in ctx.inventory.nodes:
-            params = ProcessMonitor.Params(process="^/usr/sbin/sshd")
+            params = ProcessMonitor.Params(process="sshd")
             monitor = ProcessMonitor(f"ssh-{node.name}", params, [node], ctx, timeout=2.0)
             monitor.setup()
             procs.append(monitor)

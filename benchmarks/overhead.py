@@ -1,8 +1,9 @@
 """Overhead: wall time of a whole ``ha-tests run`` minus the time its scenario asks for.
 
-A scenario asks for baseline + fault hold + observation; everything else is the runner's own
-cost. Each case runs ``--reps`` times as a real subprocess against the lab, and the events
-split the overhead into: start-up (Python, imports, reading files: process start to the
+A scenario asks for its baseline, then max(fault hold, observation) from the injection (the
+observation window counts from the injection); everything else is the runner's own cost.
+Each case runs ``--reps`` times as a real subprocess against the lab, and the events split
+the overhead into: start-up (Python, imports, reading files: process start to the
 run-start event), preparation (targets, preflight, steady-state probes: run-start to the
 baseline), the attack's inject/rollback beyond the hold, wind-down (final heal, summary:
 iteration end to run-end), and finishing (JUnit, CSV, HTML report: run-end to exit).
@@ -49,7 +50,7 @@ def scenario(body: str) -> str:
              gate: false}}
         timing: {{baseline: {BASELINE}, fault_duration: {hold}, observe: {OBSERVE},
                   recovery_timeout: 30, recovered_after: 1}}
-        """) + body, BASELINE + hold + OBSERVE
+        """) + body, BASELINE + max(hold, OBSERVE)  # observation counts from the injection
 
 
 def one(lab: Lab, work: Path, body: str) -> dict:
@@ -76,7 +77,7 @@ def one(lab: Lab, work: Path, body: str) -> dict:
     run_end = first(lambda e: e["kind"] == "run-end")["wall"]
     return {"wall": wall, "asked": asked, "overhead": wall - asked,
             "startup": run_start - start_wall, "prepare": baseline - run_start,
-            "fault_and_observe_extra": (it_end - inject) - (asked - BASELINE),
+            "fault_and_observe_extra": (it_end - inject) - (asked - BASELINE),  # rollback etc.
             "wind_down": run_end - it_end, "finish": end_wall - run_end,
             "baseline_extra": (inject - baseline) - BASELINE}
 
