@@ -77,3 +77,14 @@ def healthy(lab) -> bool:
     return (all(n["power"] == "on" and n["services"]
                 and set(n["services"].values()) == {"running"} for n in status["nodes"])
             and status["vip_holder"] is not None and api_ok(lab) is not None)
+
+
+def api_steady(lab, times: int = 6) -> bool:
+    """The API answers through the VIP several times in a row: after a partition heals the
+    VIP can stay unreachable for a while (docs/lab.rst, Limits), so one answer is not enough
+    to start the next fault from a steady state."""
+    for _ in range(times):
+        if api_ok(lab) is None:
+            return False
+        time.sleep(0.5)
+    return True

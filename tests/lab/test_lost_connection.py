@@ -17,7 +17,7 @@ import sys
 import textwrap
 
 import pytest
-from labcheck import healthy, wait_for
+from labcheck import api_steady, healthy, wait_for
 
 from ha_tests.events import read_events
 
@@ -46,9 +46,10 @@ def statuses(events, monitor: str, after: float | None = None) -> list[str]:
 
 @pytest.fixture
 def whole(lab):
-    assert wait_for(lambda: healthy(lab), 120, interval=1)
+    assert wait_for(lambda: healthy(lab) and api_steady(lab), 120, interval=1)
     yield lab
-    assert wait_for(lambda: healthy(lab), 120, interval=1), "the lab was left broken"
+    assert wait_for(lambda: healthy(lab) and api_steady(lab), 120, interval=1), \
+        "the lab was left broken"
 
 
 def test_partition_cutting_the_runners_ssh_heals_by_the_node_timer(whole, tmp_path):

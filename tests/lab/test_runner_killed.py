@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from labcheck import healthy, wait_for
+from labcheck import api_steady, healthy, wait_for
 
 from ha_tests.events import read_events
 
@@ -41,8 +41,8 @@ PHASES = {  # when to pull the trigger: the first event that matches
 }
 
 CASES = [("stop-service", phase) for phase in PHASES] + [
-    ("block-nic", "after-inject"), ("block-nic", "rollback"), ("partition", "after-inject"),
-    ("power-off", "after-inject"), ("power-off", "rollback")]
+    ("block-nic", "after-inject"), ("block-nic", "rollback"), ("power-off", "after-inject"),
+    ("power-off", "rollback"), ("partition", "after-inject")]
 
 
 def scenario(tmp_path: Path, fault: str, hold: float) -> Path:
@@ -131,15 +131,19 @@ def lab_whole(lab) -> list[str]:
     return problems
 
 
+def settled(lab) -> bool:
+    return not lab_whole(lab) and api_steady(lab)
+
+
 @pytest.fixture
 def whole_lab(lab):
-    assert wait_for(lambda: not lab_whole(lab), 120, interval=1), lab_whole(lab)
+    assert wait_for(lambda: settled(lab), 120, interval=1), lab_whole(lab)
     yield lab
-    # whatever the test did, the next one starts from a whole lab
+    # whatever the test did, the next one starts from a whole, steady lab
     if lab_whole(lab):
         subprocess.run([sys.executable, "-m", "ha_tests.cli", "heal", "-i",
                         str(lab.inventory_path)], timeout=300)
-        assert wait_for(lambda: not lab_whole(lab), 120, interval=1), lab_whole(lab)
+    assert wait_for(lambda: settled(lab), 120, interval=1), lab_whole(lab)
 
 
 @pytest.mark.parametrize(("fault", "phase"), CASES, ids=[f"{f}-{p}" for f, p in CASES])
