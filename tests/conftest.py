@@ -55,6 +55,12 @@ def lab():
                     "own with HA_TESTS_TEST_LAB_NAME and HA_TESTS_TEST_LAB_CIDR")
     the_lab = Lab(name=LAB_NAME, cidr=LAB_CIDR)
     try:
+        if the_lab.dir.exists():
+            # We hold the lock, so no test session owns it: a killed session left it, and
+            # its faults or dead daemons would fail this session's tests one by one.
+            print(f"lab up: lab {LAB_NAME} was left by an earlier session; taking it down",
+                  flush=True)
+            the_lab.down()
         the_lab.up(progress=lambda text: print(f"lab up: {text}", flush=True))
         yield the_lab
     finally:

@@ -116,6 +116,20 @@ class Lab:
     def is_up(self) -> bool:
         return self._state().get("state") == "up" and network.link_exists(self.plan.bridge)
 
+    def broken_parts(self) -> list[str]:
+        """What a lab that says it is up lacks: its daemons died with the shell that ran them
+        (a killed session, a host restart) while namespaces and bridge stayed."""
+        missing = []
+        if not self._hypervisor_pid():
+            missing.append("the hypervisor is not running")
+        if bmc.available() and bmc.running_pid(self.plan) is None:
+            missing.append("the virtual BMC daemon is not running")
+        namespaces = set(network.lab_namespaces(self.plan))
+        absent = [n.name for n in self.plan.nodes if n.netns not in namespaces]
+        if absent:
+            missing.append(f"node namespaces missing: {', '.join(absent)}")
+        return missing
+
     def env(self) -> str:
         return (f"export OS_CLOUD={CLOUD_NAME} OS_CLIENT_CONFIG_FILE={self.clouds_yaml_path} "
                 f"HA_TESTS_INVENTORY={self.inventory_path}")
@@ -139,8 +153,13 @@ class Lab:
                 raise LabError(f"lab {self.name} is up with {state.get('computes', 2)} "
                                f"computes; take it down first to use "
                                f"{len(self.plan.computes)}")
-            step(f"lab {self.name} is already up ({self.dir})")
-            return False
+            broken = self.broken_parts()
+            if not broken:
+                step(f"lab {self.name} is already up ({self.dir})")
+                return False
+            step(f"lab {self.name} is up but broken ({'; '.join(broken)}): rebuilding it")
+            self.down()
+            state = {}
         self._check_range_free()
         if state or network.lab_namespaces(self.plan) or network.link_exists(self.plan.bridge):
             step("cleaning up what a previous run left")

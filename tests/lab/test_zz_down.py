@@ -77,3 +77,20 @@ def test_down_leaves_nothing_then_up_again(lab):
     assert lab.up() is True
     assert time.monotonic() - started < 90
     assert wait_for(lambda: healthy(lab), 60)
+
+
+def test_up_rebuilds_a_lab_whose_processes_died_with_their_session(lab):
+    """A killed session (or a host that lost its processes) leaves namespaces, bridge and
+    state saying 'up' behind: up must not trust them."""
+    assert wait_for(lambda: healthy(lab), 90)
+    for pid in lab.processes():
+        os.kill(pid, 9)
+    assert wait_for(lambda: not lab.processes(), 10)
+    assert lab.is_up()  # what the state and the bridge still claim
+    broken = lab.broken_parts()
+    assert "the hypervisor is not running" in broken
+    steps = []
+    assert lab.up(progress=steps.append) is True
+    assert any("up but broken" in text and "hypervisor" in text for text in steps), steps
+    assert lab.broken_parts() == []
+    assert wait_for(lambda: healthy(lab), 60)
