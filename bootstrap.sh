@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 APT_PACKAGES=(openssh-server openssh-client haproxy keepalived ipmitool iproute2 iptables
-              nftables iputils-ping fping procps psmisc python3-venv chromium)
+              nftables iputils-ping fping procps psmisc python3-venv chromium
+              mariadb-server rabbitmq-server)
 VENV=${HA_TESTS_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
@@ -24,8 +25,15 @@ install_system() {
         say "installing Debian packages: ${missing[*]}"
         if [ "$(id -u)" != 0 ]; then echo "need root for apt-get (run with sudo)" >&2; exit 2; fi
         apt-get update -qq
+        # The lab runs its own MariaDB and RabbitMQ inside its nodes: the packages' own
+        # services must not start on the host (a policy-rc.d only while installing).
+        local policy=/usr/sbin/policy-rc.d own_policy=
+        if [ ! -e "$policy" ]; then
+            printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; own_policy=1
+        fi
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
             "${missing[@]}" >/dev/null
+        if [ -n "$own_policy" ]; then rm -f "$policy"; fi
     fi
 }
 

@@ -13,12 +13,13 @@ import sys
 import time
 
 from ha_tests.lab.lab import Lab
-from ha_tests.lab.plan import DEFAULT_CIDR, DEFAULT_NAME
+from ha_tests.lab.plan import DEFAULT_CIDR, DEFAULT_NAME, PROFILES
 from ha_tests.lab.system import LabError
 
 
 def _lab(args) -> Lab:
-    return Lab(name=args.name, cidr=args.cidr, computes=getattr(args, "computes", None))
+    return Lab(name=args.name, cidr=args.cidr, computes=getattr(args, "computes", None),
+               profile=getattr(args, "profile", None))
 
 
 def _needs_root() -> int | None:
@@ -125,6 +126,9 @@ def register(subparsers) -> argparse.ArgumentParser:
         if name == "up":
             parser.add_argument("--computes", type=int, default=None, metavar="N",
                                 help="compute nodes (default 2; more for fan-out benchmarks)")
+            parser.add_argument("--profile", choices=PROFILES, default=None,
+                                help="identity (default: Keystone only, fast) or full "
+                                     "(MariaDB, RabbitMQ, Placement, Nova as well)")
         if name == "status":
             parser.add_argument("--json", action="store_true", help="machine-readable output")
         parser.set_defaults(func=handler)

@@ -14,7 +14,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ha_tests.lab.plan import KEYSTONE_PORT, LabPlan, NodePlan
+from ha_tests.lab import mariadb
+from ha_tests.lab.plan import (
+    CINDER_API_PORT,
+    IMAGE_PORT,
+    KEYSTONE_PORT,
+    MARIADB_PORT,
+    NETWORK_PORT,
+    NOVA_API_PORT,
+    PLACEMENT_PORT,
+    RABBIT_PORT,
+    LabPlan,
+    NodePlan,
+)
+
+#: the full profile's HTTP APIs on the VIP: (section, port)
+FULL_HTTP_APIS = (("nova_api", NOVA_API_PORT), ("placement_api", PLACEMENT_PORT),
+                  ("cinder_api", CINDER_API_PORT), ("network_standin", NETWORK_PORT),
+                  ("image_standin", IMAGE_PORT))
 
 HAPROXY = "/usr/sbin/haproxy"
 PROCESS_REGEX = r"^/usr/sbin/haproxy "
@@ -53,7 +70,51 @@ backend keystone_public
     default-server inter 1s fastinter 250ms downinter 1s fall 2 rise 2 slowstart 10s
     http-response set-header X-Lab-Backend %s
 {servers}
+""" + (full_sections(plan) if plan.full else "")
+
+
+def full_sections(plan: LabPlan) -> str:
+    """The full profile's APIs (HTTP, like Keystone), its database and its bus (TCP)."""
+    text = ""
+    for section, port in FULL_HTTP_APIS:
+        servers = "\n".join(f"    server {c.name} {c.mgmt_ip}:{port} check"
+                             for c in plan.controllers)
+        text += f"""
+listen {section}
+    bind {plan.vip}:{port}
+    option httpchk GET /
+    http-check expect status 200-399
+    default-server inter 1s fastinter 250ms downinter 1s fall 2 rise 2 slowstart 10s
+{servers}
 """
+    db = mariadb.node(plan)
+    # TCP: the database and the bus; every connection to one server (a one-entry stick
+    # table), all of them cut when it fails, so that clients reconnect to the next one
+    # together instead of some staying on a server the others have left.
+    rabbits = "\n".join(f"    server {c.name} {c.mgmt_ip}:{RABBIT_PORT} check"
+                         for c in plan.controllers)
+    text += f"""
+listen mariadb
+    bind {plan.vip}:{MARIADB_PORT}
+    mode tcp
+    option tcplog
+    timeout client 1h
+    timeout server 1h
+    default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
+    server {db.name} {db.mgmt_ip}:{MARIADB_PORT} check
+
+listen rabbitmq
+    bind {plan.vip}:{RABBIT_PORT}
+    mode tcp
+    option tcplog
+    timeout client 1h
+    timeout server 1h
+    stick-table type ip size 1 nopurge
+    stick on dst
+    default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
+{rabbits}
+"""
+    return text
 
 
 def service(node_dir: Path) -> dict:

@@ -43,7 +43,7 @@ use_stderr = true
 debug = false
 
 [database]
-connection = sqlite:///{kdir}/keystone.db
+connection = sqlite:///{kdir}/keystone.db?timeout=30
 
 [token]
 provider = fernet

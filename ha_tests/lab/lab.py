@@ -26,6 +26,7 @@ from pathlib import Path
 from ha_tests.lab import (
     bmc,
     files,
+    full_profile,
     hactl,
     haproxy,
     hypervisor,
@@ -68,10 +69,13 @@ class Lab:
     """One lab, named and addressed as docs/contracts.rst says."""
 
     def __init__(self, name: str = DEFAULT_NAME, cidr: str = DEFAULT_CIDR,
-                 computes: int | None = None):
-        if computes is None:  # a lab that is up keeps the size it was brought up with
-            computes = LabPlan(name, cidr).computes_recorded()
-        self.plan = LabPlan(name, cidr, computes)
+                 computes: int | None = None, profile: str | None = None):
+        recorded = LabPlan(name, cidr)  # a lab that is up keeps what it was brought up with
+        if computes is None:
+            computes = recorded.computes_recorded()
+        if profile is None:
+            profile = recorded.profile_recorded()
+        self.plan = LabPlan(name, cidr, computes, profile)
         self.name = self.plan.name
         self.cidr = self.plan.cidr
         self.dir = self.plan.dir
@@ -153,6 +157,10 @@ class Lab:
                 raise LabError(f"lab {self.name} is up with {state.get('computes', 2)} "
                                f"computes; take it down first to use "
                                f"{len(self.plan.computes)}")
+            if state.get("profile", "identity") != self.plan.profile:
+                raise LabError(f"lab {self.name} is up with profile "
+                               f"{state.get('profile', 'identity')}; take it down first to "
+                               f"use {self.plan.profile}")
             broken = self.broken_parts()
             if not broken:
                 step(f"lab {self.name} is already up ({self.dir})")
@@ -171,6 +179,10 @@ class Lab:
 
         keystone.write_config(self.plan)
         keystone.make_key_repositories(self.plan)
+        full_secrets = None
+        if self.plan.full:
+            full_secrets = full_profile.prepare(self.plan)
+            step("full profile: MariaDB data directory, RabbitMQ, Placement and Nova configs")
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=4)
         keystone_ready = pool.submit(keystone.bootstrap, self.plan, admin_password)
         step("keystone: db_sync and bootstrap (in the background)")
@@ -213,6 +225,8 @@ class Lab:
             step("virtual BMCs skipped: ha_tests/lab/vbmc.py is missing")
 
         self._wait_ready(admin_password, step)
+        if full_secrets is not None:
+            full_profile.set_up(self.plan, admin_password, full_secrets, pool, step)
         pool.shutdown()
         self._write_state("up", up_seconds=round(time.monotonic() - started, 1))
         step(f"lab {self.name} is up; VIP {self.plan.vip} held by {self.vip_holder()}")
@@ -230,7 +244,7 @@ class Lab:
 
     def _write_state(self, state: str, **extra) -> None:
         data = {"name": self.name, "cidr": self.cidr, "state": state, "time": time.time(),
-                "computes": len(self.plan.computes)}
+                "computes": len(self.plan.computes), "profile": self.plan.profile}
         data.update(extra)
         self._state_path.write_text(json.dumps(data, indent=2) + "\n")
 
@@ -276,11 +290,15 @@ class Lab:
             (node_dir / "keepalived.conf").write_text(keepalived.config(self.plan, node))
             services += [keystone.service(self.plan, node), haproxy.service(node_dir),
                          keepalived.service(node_dir)]
+            if self.plan.full:
+                services += full_profile.services(self.plan, node)
             sysctls["net/ipv4/ip_nonlocal_bind"] = "1"
         else:
             for vm in node.vms:
                 interfaces[vm.host_if] = [f"{vm.gateway}/24"]
             sysctls["net/ipv4/ip_forward"] = "1"
+            if self.plan.full:
+                services += full_profile.services(self.plan, node)
         spec = {
             "name": node.name, "lab": self.name, "role": node.role,
             "netns": node.netns, "host_link": node.host_link, "dir": str(node_dir),

@@ -23,6 +23,18 @@ COMPUTES = ("cmp1", "cmp2")
 MAX_COMPUTES = 70
 VMS_PER_COMPUTE = 1
 KEYSTONE_PORT = 5000
+#: the lab's sizes of OpenStack: "identity" (Keystone only; fast, for most tests) and "full"
+#: (MariaDB, RabbitMQ, Placement, Nova and Cinder as well; the compute and storage gap areas)
+PROFILES = ("identity", "full")
+DEFAULT_PROFILE = "identity"
+MARIADB_PORT = 3306
+RABBIT_PORT = 5672
+PLACEMENT_PORT = 8778
+NOVA_API_PORT = 8774
+CINDER_API_PORT = 8776
+NETWORK_PORT = 9696  # stand-in: the lab has no Neutron
+IMAGE_PORT = 9292  # stand-in: the lab has no Glance
+SERVICE_PROJECT = "service"
 BMC_PORT = 623
 BMC_USER = "admin"
 ADMIN_USER = "admin"
@@ -68,7 +80,9 @@ class LabPlan:
     """Names and addresses of one lab; pure computation, touches nothing."""
 
     def __init__(self, name: str = DEFAULT_NAME, cidr: str = DEFAULT_CIDR,
-                 computes: int = len(COMPUTES)):
+                 computes: int = len(COMPUTES), profile: str = DEFAULT_PROFILE):
+        if profile not in PROFILES:
+            raise ValueError(f"--profile {profile!r}: use one of {', '.join(PROFILES)}")
         if not 1 <= computes <= MAX_COMPUTES:
             raise ValueError(f"--computes {computes}: use 1 to {MAX_COMPUTES}")
         if not NAME_PATTERN.match(name):
@@ -82,6 +96,7 @@ class LabPlan:
             raise ValueError(f"--cidr {cidr!r}: needs an IPv4 range of at least /16 "
                              "(e.g. 10.199.0.0/16)")
         self.name = name
+        self.profile = profile
         self.cidr = str(network)
         self._base = int(network.network_address)
         self.bridge = f"{name}-br"
@@ -133,14 +148,30 @@ class LabPlan:
         """Matches exactly this lab's namespaces (not those of a lab named ``<name>x``)."""
         return re.compile(rf"^{re.escape(self.name)}-(ctl|cmp)\d+(-vm\d+)?$")
 
+    @property
+    def full(self) -> bool:
+        return self.profile == "full"
+
     def computes_recorded(self) -> int:
         """The compute count in this lab's state file, else the default."""
+        try:
+            return int(self._recorded()["computes"])
+        except (KeyError, TypeError, ValueError):
+            return len(COMPUTES)
+
+    def profile_recorded(self) -> str:
+        """The profile in this lab's state file, else the default."""
+        profile = self._recorded().get("profile", DEFAULT_PROFILE)
+        return profile if profile in PROFILES else DEFAULT_PROFILE
+
+    def _recorded(self) -> dict:
         import json
 
         try:
-            return int(json.loads((self.dir / "lab.json").read_text())["computes"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return len(COMPUTES)
+            state = json.loads((self.dir / "lab.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return state if isinstance(state, dict) else {}
 
     # -- paths -----------------------------------------------------------------------------
     def node_dir(self, node: str) -> Path:

@@ -1,0 +1,40 @@
+"""The full profile's APIs under gunicorn: ``nova-api``, ``placement-api``, ``cinder-api``
+and the stand-ins for the network and image APIs.
+
+Run as ``python -m ha_tests.lab.api_wsgi GUNICORN-ARGS`` with ``argv[0]`` set to the API's
+name (see keystone_wsgi for why: a precise process pattern, oslo.config parsing ``sys.argv``,
+site directories from ``HA_TESTS_LAB_SITE``). ``HA_TESTS_LAB_APP`` says which application the
+worker builds; each finds its config file through its own environment variable
+(``OS_NOVA_CONFIG_DIR``, ``OS_PLACEMENT_CONFIG_DIR``, ``OS_CINDER_CONFIG_DIR``).
+"""
+
+import os
+import site
+import sys
+
+APPS = {
+    "nova-api": "nova.wsgi.osapi_compute",
+    "placement-api": "placement.wsgi.api",
+    "cinder-api": "cinder.wsgi.api",
+}
+#: stand-ins (module, attribute) for the services the lab does not run
+STANDINS = {
+    "network-api": "network_application",
+    "image-api": "image_application",
+}
+
+if __name__ == "__main__":
+    for directory in filter(None, os.environ.get("HA_TESTS_LAB_SITE", "").split(":")):
+        site.addsitedir(directory)
+    from gunicorn.app.wsgiapp import run
+
+    sys.exit(run(prog=os.environ.get("HA_TESTS_LAB_APP", "api")))
+else:
+    import importlib
+
+    sys.argv = sys.argv[:1]
+    app = os.environ["HA_TESTS_LAB_APP"]
+    if app in STANDINS:
+        application = getattr(importlib.import_module("ha_tests.lab.standins"), STANDINS[app])
+    else:
+        application = importlib.import_module(APPS[app]).application

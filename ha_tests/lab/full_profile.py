@@ -1,0 +1,104 @@
+"""The full profile's part of ``lab up``: what it adds to the nodes, and its set-up steps.
+
+Order, as a deployment tool would do it: configs and an empty database directory before the
+nodes boot; on boot MariaDB and RabbitMQ start at once while the OpenStack services wait for
+the schemas (``openstack.after_schema``); the lab host then creates the schemas through the
+VIP, registers users and endpoints in Keystone, and lets the services start; ``lab up``
+returns when every nova-compute has reported up and is mapped to the cell.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+
+from ha_tests.lab import catalog, mariadb, nova, placement, rabbitmq
+from ha_tests.lab.openstack import Secrets, schema_marker, wsgi_service
+from ha_tests.lab.plan import IMAGE_PORT, MARIADB_PORT, NETWORK_PORT, LabPlan, NodePlan
+from ha_tests.lab.system import LabError, wait_until
+
+#: lab up waits this long for the compute plane after Keystone answers
+COMPUTE_TIMEOUT = 300.0
+
+
+def prepare(plan: LabPlan) -> Secrets:
+    """Configs and data directories, before any node boots."""
+    secrets = Secrets.load(plan)
+    schema_marker(plan).unlink(missing_ok=True)
+    mariadb.prepare(plan, secrets.database)
+    for node in plan.controllers:
+        rabbitmq.prepare(plan, node, secrets.bus)
+    placement.write_configs(plan, secrets)
+    nova.write_configs(plan, secrets)
+    return secrets
+
+
+def services(plan: LabPlan, node: NodePlan) -> list[dict]:
+    """The full profile's services of a node, in boot order."""
+    if not node.is_controller:
+        return nova.services(plan, node)
+    found = [mariadb.service(plan, node)] if node == mariadb.node(plan) else []
+    found.append(rabbitmq.service(plan, node))
+    found.append(placement.service(plan, node))
+    found += nova.services(plan, node)
+    for name, port in (("network-api", NETWORK_PORT), ("image-api", IMAGE_PORT)):
+        found.append(wsgi_service(plan, name, name, f"{node.mgmt_ip}:{port}",
+                                  {"HA_TESTS_LAB_NAME": plan.name}))
+    return found
+
+
+def _port_open(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def set_up(plan: LabPlan, admin_password: str, secrets: Secrets, pool,
+           step: Callable[[str], None]) -> None:
+    """Schemas, catalog, then wait for the compute plane. Keystone must answer."""
+    if not wait_until(lambda: _port_open(plan.vip, MARIADB_PORT), timeout=120, interval=0.5):
+        raise LabError(f"MariaDB does not answer through the VIP {plan.vip}:{MARIADB_PORT}; "
+                       f"see {plan.node_dir(mariadb.node(plan).name)}/log/")
+    step("MariaDB answers through the VIP")
+    jobs = [pool.submit(placement.create_schema, plan),
+            pool.submit(nova.create_schemas, plan, secrets),
+            pool.submit(catalog.register, plan, admin_password, secrets)]
+    for job in jobs:
+        job.result()
+    schema_marker(plan).touch()
+    step("schemas created (placement, nova_api, nova_cell0, nova), users and endpoints "
+         "registered; OpenStack services starting")
+    wait_for_computes(plan, admin_password, step)
+
+
+def wait_for_computes(plan: LabPlan, admin_password: str, step) -> None:
+    import openstack
+
+    from ha_tests.lab.plan import ADMIN_USER, REGION
+
+    cloud = openstack.connect(auth_url=plan.auth_url, username=ADMIN_USER,
+                              password=admin_password, project_name="admin",
+                              user_domain_id="default", project_domain_id="default",
+                              region_name=REGION, load_yaml_config=False,
+                              load_envvars=False, api_timeout=10)
+    wanted = {n.name for n in plan.computes}
+
+    def computes_ready():
+        try:
+            up = {s.host for s in cloud.compute.services(binary="nova-compute")
+                  if s.state == "up" and s.status == "enabled"}
+            mapped = {h.name for h in cloud.compute.hypervisors()}
+        except Exception:  # the APIs are still starting: retried until the deadline
+            return False
+        return wanted <= up and wanted <= mapped
+
+    started = time.monotonic()
+    if not wait_until(computes_ready, timeout=COMPUTE_TIMEOUT, interval=2):
+        raise LabError(f"nova-compute of {', '.join(sorted(wanted))} did not come up within "
+                       f"{COMPUTE_TIMEOUT:.0f} s; see {plan.dir}/nodes/*/log/nova-*.log")
+    cloud.close()
+    step(f"nova: {len(wanted)} computes up and mapped to cell1 "
+         f"({time.monotonic() - started:.0f} s after the schemas)")
