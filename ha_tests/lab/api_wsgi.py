@@ -26,6 +26,9 @@ STANDINS = {
 if __name__ == "__main__":
     for directory in filter(None, os.environ.get("HA_TESTS_LAB_SITE", "").split(":")):
         site.addsitedir(directory)
+    # gunicorn would retitle its processes "gunicorn: master [...]" when setproctitle is
+    # installed (Nova pulls it in): keep the command line the precise pattern looks for
+    sys.modules["setproctitle"] = None
     from gunicorn.app.wsgiapp import run
 
     sys.exit(run(prog=os.environ.get("HA_TESTS_LAB_APP", "api")))
@@ -33,6 +36,8 @@ else:
     import importlib
 
     sys.argv = sys.argv[:1]
+    if os.environ.get("HA_TESTS_LAB_CONFIG_FILE"):  # an app that reads only sys.argv (Cinder)
+        sys.argv += ["--config-file", os.environ["HA_TESTS_LAB_CONFIG_FILE"]]
     app = os.environ["HA_TESTS_LAB_APP"]
     if app in STANDINS:
         application = getattr(importlib.import_module("ha_tests.lab.standins"), STANDINS[app])

@@ -46,6 +46,8 @@ def inventory(plan: LabPlan, bmc_password: str) -> str:
         if port:
             entry["port"] = port
         services[name] = entry
+    if plan.full:
+        services.update(_full_services(plan))
     data = {
         "name": plan.name,
         "test_target": True,
@@ -68,6 +70,55 @@ def inventory(plan: LabPlan, bmc_password: str) -> str:
                         for vm in plan.vms]},
     }
     return f"# Inventory of lab {plan.name}, written by ha-tests lab up\n" + _dump(data)
+
+
+def _full_services(plan: LabPlan) -> dict:
+    """The full profile's services, named as Yardstick's test cases name them."""
+    from ha_tests.lab import cinder, mariadb, nova, placement, rabbitmq
+    from ha_tests.lab.plan import (
+        CINDER_API_PORT,
+        MARIADB_PORT,
+        NOVA_API_PORT,
+        PLACEMENT_PORT,
+        RABBIT_PORT,
+    )
+
+    found = {}
+    for name, unit, regex, role, port in (
+            ("nova-api", "nova-api", nova.PROCESS_REGEXES["nova-api"], "controller",
+             NOVA_API_PORT),
+            ("nova-conductor", "nova-conductor", nova.PROCESS_REGEXES["nova-conductor"],
+             "controller", None),
+            ("nova-scheduler", "nova-scheduler", nova.PROCESS_REGEXES["nova-scheduler"],
+             "controller", None),
+            ("nova-compute", "nova-compute", nova.PROCESS_REGEXES["nova-compute"], "compute",
+             None),
+            ("placement-api", "placement-api", placement.PROCESS_REGEX, "controller",
+             PLACEMENT_PORT),
+            ("rabbitmq-server", "rabbitmq-server", rabbitmq.PROCESS_REGEX, "controller",
+             RABBIT_PORT),
+            ("mysql", "mariadb", mariadb.PROCESS_REGEX, "controller", MARIADB_PORT)):
+        entry = {"roles": [role], "process": regex, "manager": "command",
+                 "start": hactl(plan, "start", unit), "stop": hactl(plan, "stop", unit),
+                 "status": hactl(plan, "status", unit)}
+        if port:
+            entry["port"] = port
+        found[name] = entry
+    # one MariaDB server, on the first controller (not replicated: docs/lab.rst)
+    found["mysql"].update(roles=[], nodes=[mariadb.node(plan).name])
+    for name, unit, nodes, port in (
+            ("cinder-api", "cinder-api", plan.controllers, CINDER_API_PORT),
+            ("cinder-scheduler", "cinder-scheduler", plan.controllers, None),
+            ("cinder-volume", "cinder-volume", cinder.aa_members(plan), None),
+            ("cinder-volume-ap", "cinder-volume", [cinder.ap_node(plan)], None)):
+        entry = {"nodes": [n.name for n in nodes],
+                 "process": cinder.PROCESS_REGEXES[unit], "manager": "command",
+                 "start": hactl(plan, "start", unit), "stop": hactl(plan, "stop", unit),
+                 "status": hactl(plan, "status", unit)}
+        if port:
+            entry["port"] = port
+        found[name] = entry
+    return found
 
 
 def clouds_yaml(plan: LabPlan, admin_password: str) -> str:

@@ -13,7 +13,7 @@ import socket
 import time
 from collections.abc import Callable
 
-from ha_tests.lab import catalog, mariadb, nova, placement, rabbitmq
+from ha_tests.lab import catalog, cinder, mariadb, nova, placement, rabbitmq
 from ha_tests.lab.openstack import Secrets, schema_marker, wsgi_service
 from ha_tests.lab.plan import IMAGE_PORT, MARIADB_PORT, NETWORK_PORT, LabPlan, NodePlan
 from ha_tests.lab.system import LabError, wait_until
@@ -31,6 +31,7 @@ def prepare(plan: LabPlan) -> Secrets:
         rabbitmq.prepare(plan, node, secrets.bus)
     placement.write_configs(plan, secrets)
     nova.write_configs(plan, secrets)
+    cinder.write_configs(plan, secrets)
     return secrets
 
 
@@ -42,6 +43,7 @@ def services(plan: LabPlan, node: NodePlan) -> list[dict]:
     found.append(rabbitmq.service(plan, node))
     found.append(placement.service(plan, node))
     found += nova.services(plan, node)
+    found += cinder.services(plan, node)
     for name, port in (("network-api", NETWORK_PORT), ("image-api", IMAGE_PORT)):
         found.append(wsgi_service(plan, name, name, f"{node.mgmt_ip}:{port}",
                                   {"HA_TESTS_LAB_NAME": plan.name}))
@@ -65,16 +67,17 @@ def set_up(plan: LabPlan, admin_password: str, secrets: Secrets, pool,
     step("MariaDB answers through the VIP")
     jobs = [pool.submit(placement.create_schema, plan),
             pool.submit(nova.create_schemas, plan, secrets),
+            pool.submit(cinder.create_schema, plan),
             pool.submit(catalog.register, plan, admin_password, secrets)]
     for job in jobs:
         job.result()
     schema_marker(plan).touch()
-    step("schemas created (placement, nova_api, nova_cell0, nova), users and endpoints "
-         "registered; OpenStack services starting")
-    wait_for_computes(plan, admin_password, step)
+    step("schemas created (placement, nova_api, nova_cell0, nova, cinder), users and "
+         "endpoints registered; OpenStack services starting")
+    wait_for_services(plan, admin_password, step)
 
 
-def wait_for_computes(plan: LabPlan, admin_password: str, step) -> None:
+def wait_for_services(plan: LabPlan, admin_password: str, step) -> None:
     import openstack
 
     from ha_tests.lab.plan import ADMIN_USER, REGION
@@ -85,6 +88,8 @@ def wait_for_computes(plan: LabPlan, admin_password: str, step) -> None:
                               region_name=REGION, load_yaml_config=False,
                               load_envvars=False, api_timeout=10)
     wanted = {n.name for n in plan.computes}
+    volumes = {f"{n.name}@aa" for n in cinder.aa_members(plan)} | {
+        f"{cinder.AP_BACKEND_HOST}@ap"}
 
     def computes_ready():
         try:
@@ -95,10 +100,24 @@ def wait_for_computes(plan: LabPlan, admin_password: str, step) -> None:
             return False
         return wanted <= up and wanted <= mapped
 
+    def volumes_ready():
+        try:
+            up = {s.host for s in cloud.block_storage.services(binary="cinder-volume")
+                  if s.state == "up" and s.status == "enabled"}
+        except Exception:  # the API is still starting
+            return False
+        return volumes <= up
+
     started = time.monotonic()
     if not wait_until(computes_ready, timeout=COMPUTE_TIMEOUT, interval=2):
         raise LabError(f"nova-compute of {', '.join(sorted(wanted))} did not come up within "
                        f"{COMPUTE_TIMEOUT:.0f} s; see {plan.dir}/nodes/*/log/nova-*.log")
-    cloud.close()
     step(f"nova: {len(wanted)} computes up and mapped to cell1 "
          f"({time.monotonic() - started:.0f} s after the schemas)")
+    if not wait_until(volumes_ready, timeout=COMPUTE_TIMEOUT, interval=2):
+        raise LabError(f"cinder-volume of {', '.join(sorted(volumes))} did not come up; see "
+                       f"{plan.dir}/nodes/ctl*/log/cinder-*.log")
+    cinder.create_volume_types(cloud)
+    cloud.close()
+    step(f"cinder: volume services {', '.join(sorted(volumes))} up; volume types "
+         f"{', '.join(cinder.VOLUME_TYPES)}")

@@ -1,6 +1,7 @@
 """The full profile's virt driver: Nova's fake driver, with guests that really exist.
 
-``nova.virt.fake.FakeDriver`` does the bookkeeping (resources, the instance list) and runs no
+``nova.virt.fake.FakeDriverWithoutFakeNodes`` does the bookkeeping (resources, the instance
+list, a node identity kept in ``state_path`` so that nova-compute may restart) and runs no
 guest. This driver gives each instance what a hypervisor gives it, at a lab's scale: a
 process on the compute node (as a qemu process is) with its own network namespace, cabled to
 the compute by a veth pair and given an address of the compute's guest subnet, so the guest
@@ -51,7 +52,7 @@ def _alive(pid: int, uuid: str) -> bool:
         return False
 
 
-class GuestDriver(fake.FakeDriver):
+class GuestDriver(fake.FakeDriverWithoutFakeNodes):
     """Fake bookkeeping, real guests (one process and network namespace each)."""
 
     def __init__(self, virtapi, read_only=False):

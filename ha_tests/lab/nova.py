@@ -33,9 +33,11 @@ CONTROLLER_SERVICES = ("nova-api", "nova-conductor", "nova-scheduler")
 COMPUTE_SERVICES = ("nova-compute",)
 PROCESS_REGEXES = {
     "nova-api": r"^nova-api ",
-    "nova-conductor": r"nova-conductor --config-file",
-    "nova-scheduler": r"nova-scheduler --config-file",
-    "nova-compute": r"^nova-compute ",
+    # oslo.service retitles the processes "nova-conductor: master process [...]" and
+    # "nova-conductor: ServiceWrapper worker(0)", as on a packaged controller
+    "nova-conductor": r"(^|/)nova-conductor[: ]",
+    "nova-scheduler": r"(^|/)nova-scheduler[: ]",
+    "nova-compute": r"^nova-compute[: ]",
 }
 
 
@@ -106,7 +108,6 @@ notify_on_state_change = vm_and_task_state
 driver = messagingv2
 
 [oslo_messaging_rabbit]
-heartbeat_timeout_threshold = 30
 kombu_failover_strategy = round-robin
 
 [oslo_concurrency]

@@ -63,7 +63,6 @@ load_definitions = {directory}/definitions.json
 log.console = true
 log.console.level = warning
 log.file = false
-heartbeat = 10
 """)
     (directory / "enabled_plugins").write_text("[].\n")
 

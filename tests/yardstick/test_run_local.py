@@ -3,6 +3,7 @@ by the service command a native inventory lends the pod, measured, written as ya
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -65,7 +66,7 @@ def test_general_ha_case_runs_and_reports(tmp_path, web):
                process_name: "{{{{ attack_process }}}}"}}
             monitors:
             - {{monitor_type: process, host: node1, key: web-process, monitor_time: 2,
-               process_name: "{{{{ attack_process }}}}", sla: {{max_recover_time: 20}}}}
+               process_name: "{{{{ attack_process }}}}", sla: {{max_recover_time: 60}}}}
             steps:
             - {{actionKey: kill, actionType: attacker, index: 1}}
             - {{actionKey: web-process, actionType: monitor, index: 2}}
@@ -83,7 +84,7 @@ def test_general_ha_case_runs_and_reports(tmp_path, web):
         n.model_dump() for n in local], "services": {
             k: v.model_dump() for k, v in task.inventory.services.items()}})
     (result,) = run_task(task, tmp_path / "results", seed=1)
-    assert result.status == "pass", result.summary
+    assert result.status == "pass", json.dumps(result.summary, default=str)[:4000]
     assert result.summary["rollback"] and all(r["ok"] for r in result.summary["rollback"])
     record = yardstick_record([result], environ={})
     case = record["result"]["testcases"]["opnfv_yardstick_tc900"]

@@ -1,0 +1,137 @@
+"""The full profile against itself: real Nova boots real guests, and faults hit them for real.
+
+Observed from outside, as an operator would: the compute API through the VIP, ping from the
+host, the process table of a node's namespace, the lab's BMC power switch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid as uuidlib
+
+import pytest
+
+from ha_tests.lab.plan import ADMIN_USER, REGION
+from ha_tests.lab.system import cmdline, netns_pids
+
+pytestmark = pytest.mark.lab
+
+FLAVOR = "lab.tiny"
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def pings(address: str) -> bool:
+    return subprocess.run(["ping", "-n", "-q", "-c1", "-W1", address],
+                          capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def cloud(full_lab):
+    import openstack
+
+    conn = openstack.connect(auth_url=full_lab.plan.auth_url, username=ADMIN_USER,
+                             password=full_lab.admin_password, project_name="admin",
+                             user_domain_id="default", project_domain_id="default",
+                             region_name=REGION, load_yaml_config=False, load_envvars=False,
+                             api_timeout=30)
+    if conn.compute.find_flavor(FLAVOR) is None:
+        conn.compute.create_flavor(name=FLAVOR, vcpus=1, ram=64, disk=0)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def server(cloud):
+    """A server booted through Nova, ACTIVE; deleted afterwards."""
+    image = cloud.image.find_image("lab-guest")
+    flavor = cloud.compute.find_flavor(FLAVOR)
+    created = cloud.compute.create_server(name=f"t-{uuidlib.uuid4().hex[:6]}",
+                                          image_id=image.id, flavor_id=flavor.id,
+                                          networks="none")
+    created = cloud.compute.wait_for_server(created, status="ACTIVE", wait=120)
+    yield created
+    cloud.compute.delete_server(created)
+    cloud.compute.wait_for_delete(created, wait=120)
+
+
+def guest_pids(uuid: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and f"guest-{uuid}" in cmdline(int(entry)):
+            found.append(int(entry))
+    return found
+
+
+def compute_pid(lab, node: str) -> int | None:
+    for pid in netns_pids(lab.plan.node(node).netns):
+        if cmdline(pid).startswith("nova-compute"):
+            return pid
+    return None
+
+
+def test_a_server_booted_through_nova_is_a_real_guest(full_lab, cloud, server):
+    address = server.metadata["lab_address"]
+    host = server.compute_host
+    assert host in {n.name for n in full_lab.plan.computes}
+    assert wait_for(lambda: pings(address), 10), f"guest {address} does not answer"
+    pids = guest_pids(server.id)
+    assert len(pids) == 1
+    # the guest's network namespace is its own, not its compute node's
+    assert os.readlink(f"/proc/{pids[0]}/ns/net") != os.readlink(
+        f"/proc/{compute_pid(full_lab, host)}/ns/net")
+    cloud.compute.delete_server(server)
+    cloud.compute.wait_for_delete(server, wait=120)
+    assert not guest_pids(server.id)
+    assert not pings(address)
+
+
+def test_killing_nova_compute_leaves_its_guests_running(full_lab, server):
+    address = server.metadata["lab_address"]
+    host = server.compute_host
+    before = compute_pid(full_lab, host)
+    guests = guest_pids(server.id)
+    os.kill(before, signal.SIGKILL)
+    assert wait_for(lambda: compute_pid(full_lab, host) != before, 10, 0.1)
+    assert pings(address), "the guest died with nova-compute"
+    assert guest_pids(server.id) == guests
+    # the node's init starts nova-compute again, as systemd would
+    assert wait_for(lambda: compute_pid(full_lab, host) not in (None, before), 30)
+
+
+def test_power_off_kills_the_guests_and_nova_brings_them_back_at_boot(full_lab, cloud,
+                                                                      server):
+    address = server.metadata["lab_address"]
+    host = server.compute_host
+    power = full_lab.power(host)
+    power.off()
+    try:
+        assert wait_for(lambda: not pings(address), 10), "the guest outlived its host"
+        assert not guest_pids(server.id)
+    finally:
+        power.on()
+    # resume_guests_state_on_host_boot: nova-compute starts the guest again when it boots
+    assert wait_for(lambda: pings(address), 180, 1), "nova did not restore the guest"
+    assert cloud.compute.get_server(server.id).status == "ACTIVE"
+
+
+def test_kill_nova_api_scenario_passes_through_the_runner(full_lab, tmp_path):
+    results = tmp_path / "results"
+    proc = subprocess.run([sys.executable, "-m", "ha_tests.cli", "run", "kill-nova-api",
+                           "-i", str(full_lab.inventory_path), "-r", str(results)],
+                          capture_output=True, text=True, timeout=600)
+    summaries = [json.loads(p.read_text()) for p in results.glob("*/summary.json")]
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert [s["status"] for s in summaries] == ["pass"]
