@@ -33,7 +33,9 @@ def hactl(plan: LabPlan, verb: str, service: str) -> str:
     return f"{plan.dir}/bin/hactl {verb} {service}"
 
 
-def inventory(plan: LabPlan, bmc_password: str) -> str:
+def inventory(plan: LabPlan, bmc_password: str, servers: list[dict] | None = None) -> str:
+    """The inventory; ``servers`` ({name, host, address}) are the full profile's Nova guests,
+    listed with the lab's own VMs so that ``vm-ping`` with ``vms: all`` watches them too."""
     services = {}
     for name, regex, port in (("keystone", keystone.PROCESS_REGEX, KEYSTONE_PORT),
                               ("haproxy", haproxy.PROCESS_REGEX, KEYSTONE_PORT),
@@ -67,7 +69,7 @@ def inventory(plan: LabPlan, bmc_password: str) -> str:
         "services": services,
         "lab": {"name": plan.name, "dir": str(plan.dir),
                 "vms": [{"name": vm.name, "host": vm.host, "address": vm.address}
-                        for vm in plan.vms]},
+                        for vm in plan.vms] + list(servers or [])},
     }
     return f"# Inventory of lab {plan.name}, written by ha-tests lab up\n" + _dump(data)
 
@@ -164,8 +166,9 @@ def openrc(plan: LabPlan, admin_password: str) -> str:
             "export OS_INTERFACE=public\n")
 
 
-def write_all(plan: LabPlan, admin_password: str, bmc_password: str) -> None:
-    write_secret(plan.dir / "inventory.yaml", inventory(plan, bmc_password))
+def write_all(plan: LabPlan, admin_password: str, bmc_password: str,
+              servers: list[dict] | None = None) -> None:
+    write_secret(plan.dir / "inventory.yaml", inventory(plan, bmc_password, servers))
     write_secret(plan.dir / "clouds.yaml", clouds_yaml(plan, admin_password))
     write_secret(plan.dir / "pod.yaml", pod_yaml(plan, bmc_password))
     write_secret(plan.dir / "openrc", openrc(plan, admin_password))

@@ -13,7 +13,7 @@ import socket
 import time
 from collections.abc import Callable
 
-from ha_tests.lab import catalog, cinder, mariadb, nova, placement, rabbitmq
+from ha_tests.lab import catalog, cinder, mariadb, nova, placement, rabbitmq, workload
 from ha_tests.lab.openstack import Secrets, schema_marker, wsgi_service
 from ha_tests.lab.plan import IMAGE_PORT, MARIADB_PORT, NETWORK_PORT, LabPlan, NodePlan
 from ha_tests.lab.system import LabError, wait_until
@@ -59,8 +59,9 @@ def _port_open(address: str, port: int) -> bool:
 
 
 def set_up(plan: LabPlan, admin_password: str, secrets: Secrets, pool,
-           step: Callable[[str], None]) -> None:
-    """Schemas, catalog, then wait for the compute plane. Keystone must answer."""
+           step: Callable[[str], None]) -> list[dict]:
+    """Schemas, catalog, the compute and volume services, then the workload the gap
+    scenarios watch; the workload's guests ({name, host, address}). Keystone must answer."""
     if not wait_until(lambda: _port_open(plan.vip, MARIADB_PORT), timeout=120, interval=0.5):
         raise LabError(f"MariaDB does not answer through the VIP {plan.vip}:{MARIADB_PORT}; "
                        f"see {plan.node_dir(mariadb.node(plan).name)}/log/")
@@ -74,19 +75,27 @@ def set_up(plan: LabPlan, admin_password: str, secrets: Secrets, pool,
     schema_marker(plan).touch()
     step("schemas created (placement, nova_api, nova_cell0, nova, cinder), users and "
          "endpoints registered; OpenStack services starting")
-    wait_for_services(plan, admin_password, step)
+    cloud = connect(plan, admin_password)
+    try:
+        wait_for_services(plan, cloud, step)
+        return workload.create(plan, cloud, step)
+    finally:
+        cloud.close()
 
 
-def wait_for_services(plan: LabPlan, admin_password: str, step) -> None:
+def connect(plan: LabPlan, admin_password: str):
     import openstack
 
     from ha_tests.lab.plan import ADMIN_USER, REGION
 
-    cloud = openstack.connect(auth_url=plan.auth_url, username=ADMIN_USER,
-                              password=admin_password, project_name="admin",
-                              user_domain_id="default", project_domain_id="default",
-                              region_name=REGION, load_yaml_config=False,
-                              load_envvars=False, api_timeout=10)
+    return openstack.connect(auth_url=plan.auth_url, username=ADMIN_USER,
+                             password=admin_password, project_name="admin",
+                             user_domain_id="default", project_domain_id="default",
+                             region_name=REGION, load_yaml_config=False, load_envvars=False,
+                             api_timeout=30)
+
+
+def wait_for_services(plan: LabPlan, cloud, step) -> None:
     wanted = {n.name for n in plan.computes}
     volumes = {f"{n.name}@aa" for n in cinder.aa_members(plan)} | {
         f"{cinder.AP_BACKEND_HOST}@ap"}
@@ -118,6 +127,5 @@ def wait_for_services(plan: LabPlan, admin_password: str, step) -> None:
         raise LabError(f"cinder-volume of {', '.join(sorted(volumes))} did not come up; see "
                        f"{plan.dir}/nodes/ctl*/log/cinder-*.log")
     cinder.create_volume_types(cloud)
-    cloud.close()
     step(f"cinder: volume services {', '.join(sorted(volumes))} up; volume types "
          f"{', '.join(cinder.VOLUME_TYPES)}")

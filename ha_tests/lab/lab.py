@@ -226,7 +226,9 @@ class Lab:
 
         self._wait_ready(admin_password, step)
         if full_secrets is not None:
-            full_profile.set_up(self.plan, admin_password, full_secrets, pool, step)
+            servers = full_profile.set_up(self.plan, admin_password, full_secrets, pool, step)
+            files.write_all(self.plan, admin_password, bmc_password, servers)
+            step("inventory.yaml lists the Nova guests beside the lab's VMs")
         pool.shutdown()
         self._write_state("up", up_seconds=round(time.monotonic() - started, 1))
         step(f"lab {self.name} is up; VIP {self.plan.vip} held by {self.vip_holder()}")

@@ -135,3 +135,46 @@ def test_kill_nova_api_scenario_passes_through_the_runner(full_lab, tmp_path):
     summaries = [json.loads(p.read_text()) for p in results.glob("*/summary.json")]
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert [s["status"] for s in summaries] == ["pass"]
+
+
+def samples(results, scenario: str, monitor: str) -> list[dict]:
+    (log,) = results.glob(f"*-{scenario}/events.jsonl")
+    return [event for event in map(json.loads, log.read_text().splitlines())
+            if event.get("kind") == "sample" and event.get("monitor") == monitor]
+
+
+def metrics(summary: dict, monitor: str) -> dict:
+    return summary["monitors"][monitor]["iterations"][0]["metrics"]
+
+
+def test_the_gap_scenarios_run_for_real_on_the_full_lab(full_lab, tmp_path):
+    """gap-1, gap-2 (a and b), gap-4 (A/A and A/P) and gap-5 through the CLI: each passes,
+    and each shows the behaviour it exists to measure."""
+    results = tmp_path / "results"
+    names = ["gap4-cinder-volume-aa", "gap4-cinder-volume-ap", "gap5-multiattach-host-loss",
+             "gap1-nova-compute-status", "gap2-host-vs-service", "gap2-host-power-off"]
+    proc = subprocess.run([sys.executable, "-m", "ha_tests.cli", "run", *names,
+                           "-i", str(full_lab.inventory_path), "-r", str(results)],
+                          capture_output=True, text=True, timeout=1800)
+    summaries = {s["scenario"]: s for s in (json.loads(p.read_text())
+                                            for p in results.glob("*/summary.json"))}
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
+    assert {name: summaries[name]["status"] for name in names} == dict.fromkeys(names, "pass")
+    # gap-4: creates went on through the cluster member left, and on the A/P backend
+    for name in ("gap4-cinder-volume-aa", "gap4-cinder-volume-ap"):
+        served = [s for s in samples(results, name, "volume-create-delete") if s["ok"]]
+        assert served and all(s["detail"]["host"] for s in served)
+    # gap-5: the shared volume stayed in use while one of its servers' compute was off
+    assert metrics(summaries["gap5-multiattach-host-loss"], "shared-volume-in-use")[
+        "outage_count"] == 0
+    # gap-1: nova published the stopped service as down, then as up again
+    state = metrics(summaries["gap1-nova-compute-status"], "nova-compute-state")
+    assert state["outage_count"] >= 1 and state["recovered"]
+    # gap-2 (a): the host was up while nova said its service was down
+    disagreed = [s for s in samples(results, "gap2-host-vs-service", "host-truth-and-cloud")
+                 if s["detail"].get("cloud_disagrees")]
+    assert disagreed and all(s["detail"]["host_up"] for s in disagreed)
+    # gap-2 (b): power off; truth said down, and nova too (in its own time)
+    truth = samples(results, "gap2-host-power-off", "host-truth-and-cloud")
+    assert any(not s["ok"] and s["detail"].get("power") == "off" for s in truth)
+    assert metrics(summaries["gap2-host-power-off"], "nova-compute-state")["outage_count"] >= 1
