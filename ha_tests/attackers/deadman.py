@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from ha_tests.attackers.base import Attacker
 
 PREFIX = "ha-tests"
+#: seconds to see a new timer armed (WAIT_FOR_GO gives it 30 s before it gives up)
+ARM_TIMEOUT = 15.0
 
 #: start "$@" detached: own session, no stdio tied to the (SSH) command; print its PID
 _DETACH = r"""
@@ -129,8 +131,9 @@ def arm(shell: Shell, kind: str, ident: str, seconds: float, heal_body: str, *ar
     pid = detach(shell, ["sh", "-c", code, tag(timer_kind(kind), ident), f"{seconds:g}",
                          *map(str, args)], timeout=timeout)
     # armed = the shell and its first sleep both there (so a WAIT_FOR_GO trap is set); a
-    # process in the middle of execve shows an empty command line for an instant
-    deadline = time.monotonic() + 5.0
+    # process in the middle of execve shows an empty command line for an instant, and on a
+    # loaded node a listing can miss the short sleeps of WAIT_FOR_GO several times in a row
+    deadline = time.monotonic() + ARM_TIMEOUT
     while len(tagged_pids(shell, timer_kind(kind), ident, timeout=timeout)) < 2:
         if time.monotonic() >= deadline:
             raise TransportError(f"{shell.node_name}: the dead-man timer (pid {pid}) is not "

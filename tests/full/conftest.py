@@ -1,7 +1,8 @@
-"""The full profile's lab (Nova, Placement, MariaDB, RabbitMQ): one per test session, for the
-tests in this directory only, always taken down. Its name and range are its own
-(``HA_TESTS_TEST_FULL_LAB_NAME`` / ``HA_TESTS_TEST_FULL_LAB_CIDR``, defaults ``halabf`` /
-``10.197.0.0/16``), so it can stand beside the identity lab of the other tests.
+"""The full profile's lab (Nova, Placement, Cinder, MariaDB, RabbitMQ) for the tests in this
+directory only: brought up once, taken down as soon as they are done (package scope; its
+40-odd OpenStack processes would otherwise load the host under the other tests). Its name and
+range are its own (``HA_TESTS_TEST_FULL_LAB_NAME`` / ``HA_TESTS_TEST_FULL_LAB_CIDR``, defaults
+``halabf`` / ``10.197.0.0/16``), so it can stand beside the identity lab of the other tests.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ FULL_LAB_NAME = os.environ.get("HA_TESTS_TEST_FULL_LAB_NAME", "halabf")
 FULL_LAB_CIDR = os.environ.get("HA_TESTS_TEST_FULL_LAB_CIDR", "10.197.0.0/16")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def full_lab():
     if os.geteuid() != 0:
         pytest.skip("the lab needs root (network namespaces, bridges)")
