@@ -88,11 +88,15 @@ listen {section}
 {servers}
 """
     db = mariadb.node(plan)
-    # TCP: the database and the bus; every connection to one server (a one-entry stick
-    # table), all of them cut when it fails, so that clients reconnect to the next one
-    # together instead of some staying on a server the others have left.
-    rabbits = "\n".join(f"    server {c.name} {c.mgmt_ip}:{RABBIT_PORT} check"
-                         for c in plan.controllers)
+    # TCP: the database and the bus. Every connection goes to the first broker while it is
+    # up; when it fails, all of them are cut and go to the first backup together, and when
+    # it is back, the backup's are cut so that everyone returns together: a bus split
+    # between two standalone brokers loses every RPC that crosses it.
+    first, *backups = plan.controllers
+    rabbits = "\n".join(
+        [f"    server {first.name} {first.mgmt_ip}:{RABBIT_PORT} check "
+         "on-marked-up shutdown-backup-sessions"]
+        + [f"    server {c.name} {c.mgmt_ip}:{RABBIT_PORT} check backup" for c in backups])
     text += f"""
 listen mariadb
     bind {plan.vip}:{MARIADB_PORT}
@@ -109,8 +113,6 @@ listen rabbitmq
     option tcplog
     timeout client 1h
     timeout server 1h
-    stick-table type ip size 1 nopurge
-    stick on dst
     default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
 {rabbits}
 """

@@ -1,11 +1,12 @@
 """RabbitMQ for the full lab profile: the message bus of Nova and Cinder.
 
 A broker on every controller, each standalone, reached through the VIP: HAProxy sends every
-connection to one broker (a one-entry stick table) and moves them all to the next when it
-fails, so the services reconnect and redeclare their queues there, as they do when a
-clustered broker dies. Messages in flight on a broker that dies are lost, as with
-non-mirrored queues. A RabbitMQ cluster (Erlang distribution between the controllers) is the
-production alternative; docs/lab.rst says what this lab does instead.
+connection to the first broker, moves them all to a backup when it fails and all back when it
+returns, so the services reconnect and redeclare their queues together, as they do when a
+clustered broker dies (a bus split between two brokers would lose every RPC crossing it:
+``kill-rabbitmq-server`` found that with a stick table). Messages in flight on a broker that
+dies are lost, as with non-mirrored queues. A RabbitMQ cluster (Erlang distribution between
+the controllers) is the production alternative; docs/lab.rst says what this lab does instead.
 
 The broker runs in the foreground as the node's root with its own Erlang cookie, Mnesia
 directory and configuration in the node's directory; the host's /etc/rabbitmq is ignored.

@@ -62,7 +62,8 @@ def test_haproxy_fronts_the_full_profiles_apis_database_and_bus_on_the_vip():
     text = haproxy.config(plan, plan.controllers[0], plan.node_dir("ctl1"))
     for port in (8774, 8778, 8776, 3306, 5672):
         assert f"bind {plan.vip}:{port}" in text
-    assert "stick on dst" in text  # one broker at a time
+    # one broker at a time, and everyone back to the first together when it returns
+    assert "backup" in text and "on-marked-up shutdown-backup-sessions" in text
     identity = haproxy.config(LabPlan("labx", "10.199.0.0/16"), plan.controllers[0],
                               plan.node_dir("ctl1"))
     assert ":8774" not in identity
