@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid as uuidlib
+from pathlib import Path
 
 import pytest
 
@@ -178,3 +179,46 @@ def test_the_gap_scenarios_run_for_real_on_the_full_lab(full_lab, tmp_path):
     truth = samples(results, "gap2-host-power-off", "host-truth-and-cloud")
     assert any(not s["ok"] and s["detail"].get("power") == "off" for s in truth)
     assert metrics(summaries["gap2-host-power-off"], "nova-compute-state")["outage_count"] >= 1
+
+
+def test_the_classic_kills_the_full_lab_serves(full_lab, tmp_path):
+    """nova-scheduler, nova-conductor, rabbitmq-server and mysql killed while servers boot."""
+    results = tmp_path / "results"
+    names = ["kill-nova-scheduler", "kill-nova-conductor", "kill-rabbitmq-server",
+             "kill-mysql"]
+    proc = subprocess.run([sys.executable, "-m", "ha_tests.cli", "run", *names,
+                           "-i", str(full_lab.inventory_path), "-r", str(results)],
+                          capture_output=True, text=True, timeout=1200)
+    summaries = {s["scenario"]: s for s in (json.loads(p.read_text())
+                                            for p in results.glob("*/summary.json"))}
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
+    assert {name: summaries[name]["status"] for name in names} == dict.fromkeys(names, "pass")
+    for name in names:
+        killed = [e for e in map(json.loads, next(results.glob(f"*-{name}/events.jsonl"))
+                                 .read_text().splitlines()) if e.get("action") == "injected"]
+        assert killed and killed[0]["detail"]["pids"], f"{name}: nothing was killed"
+    for name in ("kill-nova-scheduler", "kill-nova-conductor", "kill-rabbitmq-server"):
+        booted = [s for s in samples(results, name, "server-boot-delete") if s["ok"]]
+        assert booted, f"{name}: no server booted"
+    # one database server, not replicated: the APIs that need it saw it go
+    assert metrics(summaries["kill-mysql"], "compute-api")["outage_count"] >= 1
+
+
+def test_yardsticks_own_cases_run_against_the_full_labs_pod(full_lab, tmp_path):
+    """tc019 (nova-api), tc048 (cinder-api), tc056 (rabbitmq-server), tc090 (mysql), from
+    Yardstick's own files with the lab's pod.yaml; Heat's stack list is not applicable."""
+    corpus = Path(__file__).resolve().parents[2] / ".." / "shared" / "yardstick"
+    if not corpus.is_dir():
+        pytest.skip(f"Yardstick's corpus is not at {corpus.resolve()}")
+    cases = [corpus / "testcases" / f"opnfv_yardstick_tc{n}.yaml"
+             for n in ("019", "048", "056", "090")]
+    results = tmp_path / "results"
+    proc = subprocess.run([sys.executable, "-m", "ha_tests.cli", "yardstick", "run", *map(
+        str, cases), "--pod", str(full_lab.pod_yaml_path), "-i", str(full_lab.inventory_path),
+        "-r", str(results), "-q"], capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
+    record = json.loads((results / "yardstick.out").read_text())
+    cases_out = record["result"]["testcases"]
+    assert {name: case["criteria"] for name, case in cases_out.items()} == {
+        f"opnfv_yardstick_tc{n}": "PASS" for n in ("019", "048", "056", "090")}
+    assert "no orchestration service" in proc.stdout + proc.stderr
