@@ -138,6 +138,13 @@ class CloudAuth(StrictModel):
     interface: str = "public"
 
 
+class Notifications(StrictModel):
+    """The cloud's message bus, for monitors that listen to its notifications."""
+
+    transport_url: SecretStr
+    topic: str = "versioned_notifications"
+
+
 class Inventory(StrictModel):
     name: str = "cloud"
     test_target: bool = False
@@ -149,6 +156,7 @@ class Inventory(StrictModel):
     nodes: list[Node]
     services: dict[str, Service] = {}
     lab: LabInfo | None = None
+    notifications: Notifications | None = None
     _source_file: str | None = PrivateAttr(None)
 
     @model_validator(mode="after")

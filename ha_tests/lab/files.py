@@ -33,7 +33,8 @@ def hactl(plan: LabPlan, verb: str, service: str) -> str:
     return f"{plan.dir}/bin/hactl {verb} {service}"
 
 
-def inventory(plan: LabPlan, bmc_password: str, servers: list[dict] | None = None) -> str:
+def inventory(plan: LabPlan, bmc_password: str, servers: list[dict] | None = None,
+              bus_url: str | None = None) -> str:
     """The inventory; ``servers`` ({name, host, address}) are the full profile's Nova guests,
     listed with the lab's own VMs so that ``vm-ping`` with ``vms: all`` watches them too."""
     services = {}
@@ -50,6 +51,7 @@ def inventory(plan: LabPlan, bmc_password: str, servers: list[dict] | None = Non
         services[name] = entry
     if plan.full:
         services.update(_full_services(plan))
+    extra = {"notifications": {"transport_url": bus_url}} if bus_url else {}
     data = {
         "name": plan.name,
         "test_target": True,
@@ -70,6 +72,7 @@ def inventory(plan: LabPlan, bmc_password: str, servers: list[dict] | None = Non
         "lab": {"name": plan.name, "dir": str(plan.dir),
                 "vms": [{"name": vm.name, "host": vm.host, "address": vm.address}
                         for vm in plan.vms] + list(servers or [])},
+        **extra,
     }
     return f"# Inventory of lab {plan.name}, written by ha-tests lab up\n" + _dump(data)
 
@@ -167,8 +170,8 @@ def openrc(plan: LabPlan, admin_password: str) -> str:
 
 
 def write_all(plan: LabPlan, admin_password: str, bmc_password: str,
-              servers: list[dict] | None = None) -> None:
-    write_secret(plan.dir / "inventory.yaml", inventory(plan, bmc_password, servers))
+              servers: list[dict] | None = None, bus_url: str | None = None) -> None:
+    write_secret(plan.dir / "inventory.yaml", inventory(plan, bmc_password, servers, bus_url))
     write_secret(plan.dir / "clouds.yaml", clouds_yaml(plan, admin_password))
     write_secret(plan.dir / "pod.yaml", pod_yaml(plan, bmc_password))
     write_secret(plan.dir / "openrc", openrc(plan, admin_password))

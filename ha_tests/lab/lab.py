@@ -33,6 +33,7 @@ from ha_tests.lab import (
     keepalived,
     keystone,
     network,
+    rabbitmq,
     sshd,
     vms,
 )
@@ -227,7 +228,8 @@ class Lab:
         self._wait_ready(admin_password, step)
         if full_secrets is not None:
             servers = full_profile.set_up(self.plan, admin_password, full_secrets, pool, step)
-            files.write_all(self.plan, admin_password, bmc_password, servers)
+            files.write_all(self.plan, admin_password, bmc_password, servers,
+                            rabbitmq.transport_url(self.plan, full_secrets.bus))
             step("inventory.yaml lists the Nova guests beside the lab's VMs")
         pool.shutdown()
         self._write_state("up", up_seconds=round(time.monotonic() - started, 1))

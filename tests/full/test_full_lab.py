@@ -222,3 +222,34 @@ def test_yardsticks_own_cases_run_against_the_full_labs_pod(full_lab, tmp_path):
     assert {name: case["criteria"] for name, case in cases_out.items()} == {
         f"opnfv_yardstick_tc{n}": "PASS" for n in ("019", "048", "056", "090")}
     assert "no orchestration service" in proc.stdout + proc.stderr
+
+
+def test_a_forced_down_service_is_announced_on_the_bus(full_lab, cloud):
+    """service-notifications hears Nova's service.update when an operator (or a fault
+    manager) forces a compute service down, and again when it is lifted."""
+    from ha_tests.context import RunContext
+    from ha_tests.inventory import load_inventory
+    from ha_tests.monitors.service_notifications import (
+        ServiceNotificationsMonitor,
+        ServiceNotificationsParams,
+    )
+
+    ctx = RunContext(load_inventory(full_lab.inventory_path))
+    node = ctx.inventory.node("cmp1")
+    monitor = ServiceNotificationsMonitor("announced", ServiceNotificationsParams(), [node],
+                                          ctx, timeout=2)
+    monitor.setup()
+    (service,) = [s for s in cloud.compute.services(binary="nova-compute")
+                  if s.host == "cmp1"]
+    try:
+        assert monitor.probe().ok  # nothing announced yet
+        cloud.compute.update_service_forced_down(service, "cmp1", "nova-compute", True)
+        down = wait_for(lambda: not monitor.probe().ok, 30, 0.2)
+        assert down, "no service.update announced the forced-down service"
+        detail = monitor.probe().detail
+        assert detail["last"]["forced_down"] is True and detail["notifications"] >= 1
+    finally:
+        cloud.compute.update_service_forced_down(service, "cmp1", "nova-compute", False)
+    assert wait_for(lambda: monitor.probe().ok, 30, 0.2)
+    monitor.teardown()
+    ctx.close()
