@@ -142,6 +142,8 @@ class Notifications(StrictModel):
     """The cloud's message bus, for monitors that listen to its notifications."""
 
     transport_url: SecretStr
+    #: Nova publishes on its control exchange, "nova" unless the deployment changed it
+    exchange: str = "nova"
     topic: str = "versioned_notifications"
 
 

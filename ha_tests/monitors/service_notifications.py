@@ -12,9 +12,11 @@ the detail has how many notifications arrived so far, the last one's event type 
 (``forced_down``, ``disabled``, ``disabled_reason``, ``last_seen_up``) and its age.
 
 The listener has its own queue on the bus (an oslo.messaging pool, deleted when the monitor
-stops), so it takes no notification away from anyone else. The bus comes from the
-inventory: ``notifications: {transport_url: rabbit://user:password@host:5672/}`` (a secret:
-never logged nor recorded); the lab's full profile writes it.
+stops), so it takes no notification away from anyone else and leaves nothing to pile up.
+The bus comes from the inventory: ``notifications: {transport_url:
+rabbit://user:password@host:5672/}`` (a secret: never logged nor recorded; ``exchange``
+defaults to ``nova``, ``topic`` to ``versioned_notifications``); the lab's full profile
+writes it.
 
 Example::
 
@@ -82,12 +84,12 @@ class ServiceNotificationsMonitor(Monitor):
         try:
             self.transport = oslo_messaging.get_notification_transport(
                 conf, url=settings.transport_url.get_secret_value())
-            # the pool's queue goes with the listener: nothing piles up on the bus after us
-            conf.set_override("amqp_auto_delete", True, group="oslo_messaging_rabbit")
-            target = oslo_messaging.Target(topic=self.params.topic or settings.topic)
+            target = oslo_messaging.Target(exchange=settings.exchange,
+                                           topic=self.params.topic or settings.topic)
+            self.pool = f"ha-tests-{self.name}-{secrets.token_hex(3)}"
             self.listener = oslo_messaging.get_notification_listener(
                 self.transport, [target], [_Endpoint(self)], executor="threading",
-                pool=f"ha-tests-{self.name}-{secrets.token_hex(3)}")
+                pool=self.pool)
             self.listener.start()
         except Exception as exc:  # the URL is never part of the message
             raise PreflightError(f"{self.name}: cannot listen on the bus: "
@@ -131,6 +133,19 @@ class ServiceNotificationsMonitor(Monitor):
                 transport.cleanup()
             except Exception:  # best effort
                 pass
+            self._delete_queue()
+
+    def _delete_queue(self) -> None:
+        """The pool's queue would keep collecting notifications after us: delete it."""
+        try:
+            import kombu
+
+            url = self.ctx.inventory.notifications.transport_url.get_secret_value()
+            with kombu.Connection(url.replace("rabbit://", "amqp://", 1),
+                                  connect_timeout=5) as connection:
+                connection.default_channel.queue_delete(self.pool)
+        except Exception:  # best effort: the bus may be what the fault took away
+            pass
 
     def describe(self) -> str:
         return (f"{self.name}: service.* notifications about {self.params.binary} on "
