@@ -181,9 +181,15 @@ class FakeMachine:
             [sys.executable, "-m", "ha_tests.lab.vbmc", "--config", str(self.dir / "vbmc.json"),
              "--log-level", "WARNING"], env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=open(self.dir / "vbmc.log", "ab"))
-        time.sleep(0.3)
-        if self.vbmc.poll() is not None:
-            raise RuntimeError("vbmc died: " + (self.dir / "vbmc.log").read_text()[-500:])
+        # ready when its UDP port is bound (Python start-up and pyghmi's import take a while on
+        # a loaded host; a fixed pause was too short under CI load)
+        deadline = time.monotonic() + 20
+        while not udp_port_bound(self.bmc_port):
+            if self.vbmc.poll() is not None:
+                raise RuntimeError("vbmc died: " + (self.dir / "vbmc.log").read_text()[-500:])
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"vbmc did not bind UDP port {self.bmc_port} in 20 s")
+            time.sleep(0.05)
         return self
 
     def stop(self) -> None:
@@ -203,3 +209,17 @@ class FakeMachine:
                      "nodes": [node]}
         inventory.update(extra)
         return inventory
+
+
+def udp_port_bound(port: int) -> bool:
+    """Whether some socket of this network namespace is bound to the UDP port."""
+    wanted = f":{port:04X}"
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(table) as handle:
+                next(handle)
+                if any(line.split()[1].endswith(wanted) for line in handle):
+                    return True
+        except OSError:
+            continue
+    return False
