@@ -6,10 +6,10 @@ Name and range come from ``HA_TESTS_TEST_LAB_NAME`` / ``HA_TESTS_TEST_LAB_CIDR``
 
 from __future__ import annotations
 
-import fcntl
 import os
 
 import pytest
+from lab_session import session_lab
 from lab_settings import LAB_CIDR, LAB_NAME
 
 
@@ -40,32 +40,5 @@ def lab():
     reason = _why_no_lab()
     if reason:
         pytest.skip(reason)
-    from ha_tests.lab import Lab
-    from ha_tests.lab.plan import lab_base_dir
-
-    # One test session per lab: another session's faults would break this one's checks,
-    # and its teardown would take the lab away under this one.
-    lab_base_dir().mkdir(parents=True, exist_ok=True)
-    lock = open(lab_base_dir() / f".{LAB_NAME}.tests.lock", "a+")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        pytest.fail(f"lab {LAB_NAME} is in use by another test session; give this one its "
-                    "own with HA_TESTS_TEST_LAB_NAME and HA_TESTS_TEST_LAB_CIDR")
-    the_lab = Lab(name=LAB_NAME, cidr=LAB_CIDR)
-    try:
-        if the_lab.dir.exists():
-            # We hold the lock, so no test session owns it: a killed session left it, and
-            # its faults or dead daemons would fail this session's tests one by one.
-            print(f"lab up: lab {LAB_NAME} was left by an earlier session; taking it down",
-                  flush=True)
-            the_lab.down()
-        the_lab.up(progress=lambda text: print(f"lab up: {text}", flush=True))
+    with session_lab(LAB_NAME, LAB_CIDR) as the_lab:
         yield the_lab
-    finally:
-        try:
-            the_lab.down()
-        finally:
-            os.unlink(lock.name)  # still holding it: nobody can take it in between
-            lock.close()

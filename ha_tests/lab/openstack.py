@@ -92,10 +92,9 @@ def console_service(plan: LabPlan, name: str, config_file: Path) -> dict:
             "env": python_env()}
 
 
-def keystone_authtoken(plan: LabPlan, password: str, user: str) -> str:
+def _password_auth(plan: LabPlan, password: str, user: str) -> str:
+    """The lines of a keystoneauth password plugin for a service user of the lab."""
     return f"""\
-[keystone_authtoken]
-www_authenticate_uri = {plan.auth_url}
 auth_url = http://{plan.vip}:{KEYSTONE_PORT}
 auth_type = password
 project_domain_name = Default
@@ -103,21 +102,15 @@ user_domain_name = Default
 project_name = {SERVICE_PROJECT}
 username = {user}
 password = {password}
-service_token_roles_required = true
 """
+
+
+def keystone_authtoken(plan: LabPlan, password: str, user: str) -> str:
+    return (f"[keystone_authtoken]\nwww_authenticate_uri = {plan.auth_url}\n"
+            + _password_auth(plan, password, user) + "service_token_roles_required = true\n")
 
 
 def service_auth_section(section: str, plan: LabPlan, password: str, user: str,
                          extra: str = "") -> str:
-    return f"""\
-[{section}]
-auth_url = http://{plan.vip}:{KEYSTONE_PORT}
-auth_type = password
-project_domain_name = Default
-user_domain_name = Default
-project_name = {SERVICE_PROJECT}
-username = {user}
-password = {password}
-region_name = RegionOne
-valid_interfaces = internal,public
-{extra}"""
+    return (f"[{section}]\n" + _password_auth(plan, password, user)
+            + "region_name = RegionOne\nvalid_interfaces = internal,public\n" + extra)

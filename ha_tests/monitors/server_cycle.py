@@ -23,20 +23,14 @@ Example (the lab's full profile; on a cloud, its own image, flavor and network):
 
 from __future__ import annotations
 
-import itertools
-import logging
-import time
 from typing import Any
 
 from pydantic import Field
 
 from ha_tests.errors import PreflightError
-from ha_tests.monitors.api import describe_error, open_connection, secrets_of
-from ha_tests.monitors.base import Monitor, ProbeResult
+from ha_tests.monitors.api import describe_error
+from ha_tests.monitors.lifecycle import ResourceCycleMonitor
 from ha_tests.validation import StrictModel
-
-LOG = logging.getLogger(__name__)
-POLL = 0.25
 
 
 class ServerCycleParams(StrictModel):
@@ -48,14 +42,11 @@ class ServerCycleParams(StrictModel):
                                    description="seconds teardown waits to delete leftovers")
 
 
-class ServerCycleMonitor(Monitor):
+class ServerCycleMonitor(ResourceCycleMonitor):
     Params = ServerCycleParams
+    kind, ready, failed = "server", "ACTIVE", "ERROR"
 
-    def setup(self) -> None:
-        self.conn = open_connection(self.ctx, self.timeout)
-        self.secrets = secrets_of(self.conn)
-        self.counter = itertools.count(1)
-        self.leftovers: dict[str, str] = {}
+    def prepare(self) -> None:
         try:
             image = self.conn.image.find_image(self.params.image)
             flavor = self.conn.compute.find_flavor(self.params.flavor)
@@ -73,65 +64,24 @@ class ServerCycleMonitor(Monitor):
         self.image_id, self.flavor_id = image.id, flavor.id
         self.networks: Any = [{"uuid": network.id}] if network is not None else "none"
 
-    def probe(self) -> ProbeResult:
-        started = time.monotonic()
-        deadline = started + self.timeout * 0.85
-        name = f"ha-tests-{self.name}-{next(self.counter)}"
-        detail: dict[str, Any] = {"server": name}
-        try:
-            server = self.conn.compute.create_server(
-                name=name, image_id=self.image_id, flavor_id=self.flavor_id,
-                networks=self.networks)
-        except Exception as exc:
-            detail.update(describe_error(exc, self.secrets), stage="create")
-            return ProbeResult(False, time.monotonic() - started, detail)
-        self.leftovers[server.id] = name
-        status = server.status
-        try:
-            while status not in ("ACTIVE", "ERROR") and time.monotonic() < deadline:
-                time.sleep(POLL)
-                server = self.conn.compute.get_server(server.id)
-                status = server.status
-        except Exception as exc:
-            detail.update(describe_error(exc, self.secrets), stage="wait")
-            return ProbeResult(False, time.monotonic() - started, detail)
-        took = time.monotonic() - started
-        detail.update(status=status, host=getattr(server, "compute_host", None),
-                      seconds_to_active=round(took, 3) if status == "ACTIVE" else None)
-        if status != "ACTIVE":
-            fault = (getattr(server, "fault", None) or {}).get("message")
-            detail["error"] = (fault or f"{status}")[:300] if status == "ERROR" else \
-                f"still {status} after {took:.1f} s"
-        self._delete(server.id, detail)
-        return ProbeResult(status == "ACTIVE", took, detail)
+    def create(self, name: str) -> Any:
+        return self.conn.compute.create_server(name=name, image_id=self.image_id,
+                                               flavor_id=self.flavor_id,
+                                               networks=self.networks)
 
-    def _delete(self, server_id: str, detail: dict[str, Any] | None = None) -> bool:
-        try:
-            self.conn.compute.delete_server(server_id, ignore_missing=True)
-        except Exception as exc:  # kept in leftovers: teardown tries again
-            if detail is not None:
-                detail["delete_error"] = describe_error(exc, self.secrets)["error"]
-            return False
-        self.leftovers.pop(server_id, None)
-        return True
+    def fetch(self, resource_id: str) -> Any:
+        return self.conn.compute.get_server(resource_id)
 
-    def teardown(self) -> None:
-        conn = getattr(self, "conn", None)
-        if conn is None:
-            return
-        deadline = time.monotonic() + self.params.cleanup_timeout
-        while self.leftovers and time.monotonic() < deadline:
-            for server_id in list(self.leftovers):
-                self._delete(server_id)
-            if self.leftovers:
-                time.sleep(1)
-        if self.leftovers:
-            LOG.warning("%s: could not delete servers %s", self.name,
-                        ", ".join(sorted(self.leftovers.values())))
-        try:
-            conn.close()
-        except Exception:  # best effort
-            pass
+    def delete(self, resource_id: str) -> None:
+        self.conn.compute.delete_server(resource_id, ignore_missing=True)
+
+    def facts(self, resource: Any, took: float, ready: bool) -> dict[str, Any]:
+        found: dict[str, Any] = {"host": getattr(resource, "compute_host", None),
+                                 "seconds_to_active": round(took, 3) if ready else None}
+        fault = (getattr(resource, "fault", None) or {}).get("message")
+        if not ready and fault:
+            found["error"] = fault[:300]
+        return found
 
     def describe(self) -> str:
         return (f"{self.name}: boot and delete a server ({self.params.image}, "

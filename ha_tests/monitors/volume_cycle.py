@@ -22,20 +22,14 @@ Example::
 
 from __future__ import annotations
 
-import itertools
-import logging
-import time
 from typing import Any
 
 from pydantic import Field
 
 from ha_tests.errors import PreflightError
-from ha_tests.monitors.api import describe_error, open_connection, secrets_of
-from ha_tests.monitors.base import Monitor, ProbeResult
+from ha_tests.monitors.api import describe_error
+from ha_tests.monitors.lifecycle import ResourceCycleMonitor
 from ha_tests.validation import StrictModel
-
-LOG = logging.getLogger(__name__)
-POLL = 0.25
 
 
 class VolumeCycleParams(StrictModel):
@@ -45,14 +39,11 @@ class VolumeCycleParams(StrictModel):
                                    description="seconds teardown waits to delete leftovers")
 
 
-class VolumeCycleMonitor(Monitor):
+class VolumeCycleMonitor(ResourceCycleMonitor):
     Params = VolumeCycleParams
+    kind, ready, failed = "volume", "available", "error"
 
-    def setup(self) -> None:
-        self.conn = open_connection(self.ctx, self.timeout)
-        self.secrets = secrets_of(self.conn)
-        self.counter = itertools.count(1)
-        self.leftovers: dict[str, str] = {}  # id -> name
+    def prepare(self) -> None:
         try:
             if not self.conn.has_service("block-storage"):
                 raise PreflightError(f"{self.name}: the cloud has no volume service (cinder)")
@@ -66,69 +57,22 @@ class VolumeCycleMonitor(Monitor):
             raise PreflightError(f"{self.name}: cannot read the volume service: "
                                  + describe_error(exc, self.secrets)["error"]) from None
 
-    def probe(self) -> ProbeResult:
-        started = time.monotonic()
-        deadline = started + self.timeout * 0.85
-        name = f"ha-tests-{self.name}-{next(self.counter)}"
-        detail: dict[str, Any] = {"volume": name}
-        try:
-            volume = self.conn.block_storage.create_volume(
-                name=name, size=self.params.size, volume_type=self.params.volume_type)
-        except Exception as exc:
-            detail.update(describe_error(exc, self.secrets), stage="create")
-            return ProbeResult(False, time.monotonic() - started, detail)
-        self.leftovers[volume.id] = name
-        status = volume.status
-        try:
-            while status not in ("available", "error") and time.monotonic() < deadline:
-                time.sleep(POLL)
-                volume = self.conn.block_storage.get_volume(volume.id)
-                status = volume.status
-        except Exception as exc:
-            detail.update(describe_error(exc, self.secrets), stage="wait")
-            return ProbeResult(False, time.monotonic() - started, detail)
-        took = time.monotonic() - started
-        detail.update(status=status, host=getattr(volume, "host", None),
-                      seconds_to_available=round(took, 3) if status == "available" else None)
-        if status != "available":
-            detail["error"] = (f"volume {status} after {took:.1f} s" if status == "error"
-                               else f"still '{status}' after {took:.1f} s")
-        self._delete(volume.id, detail)
-        return ProbeResult(status == "available", took, detail)
+    def create(self, name: str) -> Any:
+        return self.conn.block_storage.create_volume(
+            name=name, size=self.params.size, volume_type=self.params.volume_type)
 
-    def _delete(self, volume_id: str, detail: dict[str, Any] | None = None) -> bool:
-        try:
-            self.conn.block_storage.delete_volume(volume_id, ignore_missing=True)
-        except Exception as exc:  # kept in leftovers: teardown tries again
-            if detail is not None:
-                detail["delete_error"] = describe_error(exc, self.secrets)["error"]
-            return False
-        self.leftovers.pop(volume_id, None)
-        return True
+    def fetch(self, resource_id: str) -> Any:
+        return self.conn.block_storage.get_volume(resource_id)
 
-    def teardown(self) -> None:
-        conn = getattr(self, "conn", None)
-        if conn is None:
-            return
-        deadline = time.monotonic() + self.params.cleanup_timeout
-        while self.leftovers and time.monotonic() < deadline:
-            for volume_id in list(self.leftovers):
-                try:
-                    volume = conn.block_storage.get_volume(volume_id)
-                except Exception:  # gone already, or the API is down: retried
-                    volume = None
-                if volume is not None and volume.status in ("creating", "deleting"):
-                    continue
-                self._delete(volume_id)
-            if self.leftovers:
-                time.sleep(1)
-        if self.leftovers:
-            LOG.warning("%s: could not delete volumes %s", self.name,
-                        ", ".join(sorted(self.leftovers.values())))
-        try:
-            conn.close()
-        except Exception:  # best effort
-            pass
+    def delete(self, resource_id: str) -> None:
+        self.conn.block_storage.delete_volume(resource_id, ignore_missing=True)
+
+    def busy(self, resource_id: str) -> bool:
+        return self.fetch(resource_id).status in ("creating", "deleting")
+
+    def facts(self, resource: Any, took: float, ready: bool) -> dict[str, Any]:
+        return {"host": getattr(resource, "host", None),
+                "seconds_to_available": round(took, 3) if ready else None}
 
     def describe(self) -> str:
         kind = f" of type {self.params.volume_type}" if self.params.volume_type else ""

@@ -7,7 +7,6 @@ range are its own (``HA_TESTS_TEST_FULL_LAB_NAME`` / ``HA_TESTS_TEST_FULL_LAB_CI
 
 from __future__ import annotations
 
-import fcntl
 import os
 
 import pytest
@@ -26,27 +25,7 @@ def full_lab():
     except ImportError as error:
         pytest.skip(f"the full profile needs Nova and Placement (pip install -e .[lab]): "
                     f"{error}")
-    from ha_tests.lab import Lab
-    from ha_tests.lab.plan import lab_base_dir
+    from lab_session import session_lab
 
-    lab_base_dir().mkdir(parents=True, exist_ok=True)
-    lock = open(lab_base_dir() / f".{FULL_LAB_NAME}.tests.lock", "a+")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        pytest.fail(f"lab {FULL_LAB_NAME} is in use by another test session")
-    the_lab = Lab(name=FULL_LAB_NAME, cidr=FULL_LAB_CIDR, profile="full")
-    try:
-        if the_lab.dir.exists():
-            print(f"full lab: {FULL_LAB_NAME} was left by an earlier session; taking it down",
-                  flush=True)
-            the_lab.down()
-        the_lab.up(progress=lambda text: print(f"full lab up: {text}", flush=True))
+    with session_lab(FULL_LAB_NAME, FULL_LAB_CIDR, "full", "full lab up") as the_lab:
         yield the_lab
-    finally:
-        try:
-            the_lab.down()
-        finally:
-            os.unlink(lock.name)
-            lock.close()
