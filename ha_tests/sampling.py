@@ -70,9 +70,24 @@ class SamplingLoop:
             return max(self.samples, key=lambda s: s.start).status
 
     def recovered(self, since: float, k: int) -> bool:
-        """True when the K newest samples all started after `since` and all were good."""
-        newest = self.snapshot()[-k:]
-        return len(newest) == k and all(s.ok for s in newest) and newest[0].start >= since
+        """True when K good samples started after `since` and after every failure ended.
+
+        The same rule the metrics close an outage by (a good sample that started after every
+        failed one ended), so the runner never stops observing while the metrics would still
+        call the outage open. A probe still in flight that started before them could yet
+        fail (a boot lost in a killed scheduler is known only at its timeout), so it holds
+        the verdict back too.
+        """
+        with self._lock:
+            samples = sorted(self.samples, key=lambda s: s.start)
+            oldest_pending = min((p.start for p in self._in_flight if not p.done),
+                                 default=None)
+        newest = samples[-k:]
+        if len(newest) < k or not all(s.ok for s in newest) or newest[0].start < since:
+            return False
+        failures_end = max((s.end for s in samples if not s.ok), default=-float("inf"))
+        return newest[0].start >= failures_end and (
+            oldest_pending is None or oldest_pending > newest[-1].start)
 
     # -- internals ------------------------------------------------------------------------
     def _run(self) -> None:

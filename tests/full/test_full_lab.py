@@ -139,9 +139,13 @@ def test_kill_nova_api_scenario_passes_through_the_runner(full_lab, tmp_path):
 
 
 def samples(results, scenario: str, monitor: str) -> list[dict]:
-    (log,) = results.glob(f"*-{scenario}/events.jsonl")
-    return [event for event in map(json.loads, log.read_text().splitlines())
+    return [event for event in events(results, scenario)
             if event.get("kind") == "sample" and event.get("monitor") == monitor]
+
+
+def events(results, scenario: str) -> list[dict]:
+    (log,) = results.glob(f"*-{scenario}/events.jsonl")
+    return [json.loads(line) for line in log.read_text().splitlines()]
 
 
 def metrics(summary: dict, monitor: str) -> dict:
@@ -194,8 +198,28 @@ def test_the_classic_kills_the_full_lab_serves(full_lab, tmp_path):
                           capture_output=True, text=True, timeout=1200)
     summaries = {s["scenario"]: s for s in (json.loads(p.read_text())
                                             for p in results.glob("*/summary.json"))}
-    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
-    assert {name: summaries[name]["status"] for name in names} == dict.fromkeys(names, "pass")
+    output = proc.stdout[-5000:] + proc.stderr[-3000:]
+    assert proc.returncode in (0, 1) and set(summaries) == set(names), output
+    # A scheduler or conductor killed while it holds a boot loses that boot: oslo.messaging
+    # acknowledges an RPC message before it runs it, so the request dies with the process and
+    # the server stays in BUILD (until Nova's long_rpc_timeout). It happens when the kill
+    # meets a boot in flight on the victim (about one run in three here); when it does, that
+    # boot must be the only failure, it must have been asked for before the rollback, and
+    # the run must have measured the recovery after it rather than call it never recovered.
+    for name in ("kill-nova-scheduler", "kill-nova-conductor"):
+        if summaries[name]["status"] == "pass":
+            continue
+        rolled_back = next(e["mono"] for e in events(results, name)
+                           if e.get("action") == "rolled-back")
+        failed = [s for s in samples(results, name, "server-boot-delete") if not s["ok"]]
+        assert failed and all(s["detail"].get("status") == "BUILD" and s["start"] <= rolled_back
+                              for s in failed), output
+        assert metrics(summaries[name], "server-boot-delete")["recovered"], output
+        assert all(m["iterations"][0]["metrics"]["outage_count"] == 0
+                   for key, m in summaries[name]["monitors"].items()
+                   if key != "server-boot-delete" and m["gate"]), output
+    assert {name: summaries[name]["status"] for name in ("kill-rabbitmq-server", "kill-mysql")
+            } == {"kill-rabbitmq-server": "pass", "kill-mysql": "pass"}, output
     for name in names:
         killed = [e for e in map(json.loads, next(results.glob(f"*-{name}/events.jsonl"))
                                  .read_text().splitlines()) if e.get("action") == "injected"]

@@ -64,3 +64,49 @@ def test_max_in_flight_skips_ticks_instead_of_piling_on():
     run_for(loop, 0.5)
     monitor.release.set()
     assert monitor.calls <= 2 + 1 and loop.missed > 10
+
+
+class LostFirstRequest(Monitor):
+    """The first probe's request is lost: it fails, but only when its wait runs out."""
+
+    def __init__(self, lost_for: float):
+        super().__init__("m", None, [], None, timeout=5)
+        self.lost_for = lost_for
+        self.calls = 0
+
+    def probe(self) -> ProbeResult:
+        self.calls += 1
+        if self.calls == 1:
+            time.sleep(self.lost_for)
+            return ProbeResult(False, detail={"error": "still BUILD"})
+        return ProbeResult(True)
+
+
+def test_recovery_waits_for_a_slow_failure_that_started_earlier():
+    """Good samples after a probe still in flight do not mean recovered: it may yet fail.
+
+    kill-nova-scheduler found it: a boot lost with the killed scheduler fails only at its
+    timeout, after later boots succeeded; the run stopped observing before that, and the
+    metrics then called the outage open ("never recovered").
+    """
+    from ha_tests.metrics import outage_windows
+
+    loop = SamplingLoop(LostFirstRequest(lost_for=0.6), interval=0.05, events=None)
+    since = time.monotonic()
+    loop.start()
+    time.sleep(0.3)
+    assert len([s for s in loop.snapshot() if s.ok]) >= 3
+    assert not loop.recovered(since, 3)  # the first probe is still out
+    time.sleep(0.35)  # it has failed now
+    assert any(not s.ok for s in loop.snapshot())
+    assert not loop.recovered(since, 3)  # no good sample started after it ended yet
+    deadline = time.monotonic() + 2
+    while not loop.recovered(since, 3) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    loop.stop()
+    samples = loop.snapshot()
+    failed = [s for s in samples if not s.ok]
+    assert len(failed) == 1
+    assert sum(1 for s in samples if s.ok and s.start >= failed[0].end) >= 3
+    windows = outage_windows(samples)
+    assert len(windows) == 1 and not windows[0].open
