@@ -1,6 +1,7 @@
 """Attackers and monitors are found through entry points, so users add their own without forking.
 
-Entry-point groups: ``ha_tests.attackers`` and ``ha_tests.monitors``; the entry-point name is
+Entry-point groups: ``ha_tests.attackers``, ``ha_tests.monitors`` and
+``ha_tests.operations``; the entry-point name is
 the ``type`` written in scenario files.
 """
 
@@ -11,6 +12,7 @@ from importlib.metadata import entry_points
 
 ATTACKERS = "ha_tests.attackers"
 MONITORS = "ha_tests.monitors"
+OPERATIONS = "ha_tests.operations"
 
 
 class UnknownPlugin(LookupError):

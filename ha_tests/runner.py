@@ -34,6 +34,7 @@ from ha_tests.inventory import Inventory, Node
 from ha_tests.ledger import Ledger
 from ha_tests.metrics import compute_monitor_metrics
 from ha_tests.monitors.base import Monitor
+from ha_tests.operations.steps import OperationSteps
 from ha_tests.progress import Progress
 from ha_tests.sampling import SamplingLoop
 from ha_tests.scenario import PluginUse, Scenario
@@ -119,6 +120,7 @@ class ScenarioRunner:
         self.skip_reason: str | None = None
         self.ledger = Ledger()
         self._ledger_paths: dict[int, Path] = {}
+        self.operations: OperationSteps | None = None
 
     # -- building ---------------------------------------------------------------------------
     def _resolve_targets(self, ctx: RunContext) -> dict[str, list[Node]]:
@@ -141,6 +143,12 @@ class ScenarioRunner:
             timeout = use.spec.probe_timeout  # type: ignore[attr-defined]
             self.monitors.append((use, use.cls(use.name, use.params, nodes, ctx,
                                                timeout=timeout)))
+        operations = []
+        for use in self.scenario.operations:
+            nodes = targets.get(use.target, []) if use.target else []
+            operations.append((use, use.cls(use.name, use.params, nodes, ctx,
+                                            timeout=use.spec.timeout)))  # type: ignore
+        self.operations = OperationSteps(operations, ctx.events, self.progress)  # type: ignore
 
     def _missing_requirements(self) -> list[str]:
         return [r for r in self.scenario.model.requires if r not in self.inventory.services]
@@ -158,6 +166,8 @@ class ScenarioRunner:
             attacker.preflight()
         for _use, monitor in self.monitors:
             monitor.setup()
+        if self.operations is not None:
+            self.operations.preflight()
         self._steady_state("before", events)
 
     def _steady_state(self, phase: str, events: EventLog) -> list[str]:
@@ -188,6 +198,8 @@ class ScenarioRunner:
 
     def _iteration(self, index: int, ctx: RunContext, events: EventLog, guard: _SignalGuard):
         timing = self.scenario.model.timing
+        operations = self.operations
+        assert operations is not None
         loops = [SamplingLoop(monitor, use.spec.interval, events, index,  # type: ignore
                               use.spec.max_in_flight)  # type: ignore[attr-defined]
                  for use, monitor in self.monitors]
@@ -201,6 +213,7 @@ class ScenarioRunner:
             events.emit("phase", phase="baseline", iteration=index, duration=timing.baseline)
             self.progress.phase("baseline", f"{timing.baseline:g} s of normal service")
             self._wait(timing.baseline, loops)
+            operations.run_at("before-inject", index)
 
             t0 = time.monotonic()
             record["t0"] = t0
@@ -220,6 +233,7 @@ class ScenarioRunner:
                     self.ledger.update_state(self._ledger_paths[id(attacker)],
                                              attacker.ledger_state())
                 events.emit("attack", attacker=attacker.name, action="injected", detail=detail)
+            operations.run_at("after-inject", index)
             if timing.fault_duration:
                 self.progress.phase("hold", f"fault held for {timing.fault_duration:g} s")
                 self._wait(timing.fault_duration, loops)
@@ -228,6 +242,7 @@ class ScenarioRunner:
             self._rollback(self.injected, events, guard)
             self.injected = []
             rolled_back = record["rollback_at"]
+            operations.run_at("after-rollback", index)
 
             self.progress.phase("observe", "until every monitor recovers "
                                 f"({timing.recovered_after} good samples in a row)")
@@ -249,11 +264,20 @@ class ScenarioRunner:
                     break
                 self.progress.live(loops, now - t0)
                 time.sleep(0.1)
+            operations.run_at("after-observe", index)
         finally:
             for loop in loops:
                 loop.stop()
             record["window_end"] = time.monotonic()
             record["loops"] = loops
+            guard.rolling_back = True  # Ctrl-C now waits for the undo
+            try:
+                operations.undo(index)
+            finally:
+                guard.rolling_back = False
+            if guard.pending is not None:
+                signum, guard.pending = guard.pending, None
+                raise Interrupted(f"interrupted by {signal.Signals(signum).name}")
             events.emit("phase", phase="iteration-end", iteration=index)
             events.sync()
 
@@ -411,6 +435,8 @@ class ScenarioRunner:
                 for verdict in verdicts:
                     if not verdict["pass"]:
                         broken.append(f"{use.name}: {verdict['message']}")
+        if self.operations is not None:
+            broken += self.operations.failures()
         last_word = {r["attacker"]: r for r in self.rollback_report}  # the final heal decides
         if any(not r["ok"] for r in last_word.values()):
             status = "rollback-failed"
@@ -433,6 +459,7 @@ class ScenarioRunner:
                            "nodes": [n.name for n in a.nodes]} for a in self.attackers],
             "rollback": self.rollback_report,
             "monitors": monitors_out,
+            "operations": self.operations.records if self.operations is not None else [],
             "timing": self.scenario.model.timing.model_dump(),
             "versions": {"ha-tests": __version__},
             "finished": dt.datetime.now(dt.UTC).isoformat(),

@@ -7,7 +7,7 @@ so a misspelt parameter is reported at its own line with a "did you mean".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -111,6 +111,66 @@ class MonitorSpec(PluginSpec):
         return self.timeout if self.timeout is not None else max(min(self.interval * 2, 5.0), 0.5)
 
 
+#: where an operation runs in an iteration, in timeline order
+OPERATION_POINTS = ("before-inject", "after-inject", "after-rollback", "after-observe")
+OperationPoint = Literal["before-inject", "after-inject", "after-rollback", "after-observe"]
+#: Yardstick's result-checker conditions
+CONDITIONS = ("eq", "in", "gt", "gt_eq", "lt", "lt_eq")
+
+
+class Expect(StrictModel):
+    """A check on an operation's output (Yardstick's result checker)."""
+
+    condition: Literal["eq", "in", "gt", "gt_eq", "lt", "lt_eq"] = "in"
+    value: str | int | float
+
+    def holds(self, output: str) -> tuple[bool, str]:
+        """(passed, why) for what the operation printed."""
+        text = output.strip()
+        if isinstance(self.value, int | float) and not isinstance(self.value, bool):
+            try:
+                actual: Any = type(self.value)(text)
+            except ValueError:
+                return False, f"expected a number, got {text[:80]!r}"
+        else:
+            actual = text
+        if self.condition == "in":
+            ok = str(self.value) in text
+        elif self.condition == "eq":
+            ok = actual == self.value
+        else:
+            try:
+                ok = {"gt": actual > self.value, "gt_eq": actual >= self.value,
+                      "lt": actual < self.value, "lt_eq": actual <= self.value}[self.condition]
+            except TypeError:
+                return False, f"cannot compare {text[:80]!r} with {self.value!r}"
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        return ok, f"{self.condition} {self.value!r}: {'holds' if ok else 'fails'} for " \
+                   f"{shown!r}"
+
+
+class OperationSpec(PluginSpec):
+    #: when in each iteration it runs
+    at: OperationPoint = "after-inject"
+    timeout: float = Field(120.0, gt=0, le=3600)
+    #: a check: the run fails unless the output meets it
+    expect: Expect | None = None
+    #: variables to set from the output: name -> "all" (the whole output, stripped) or the
+    #: key of a row in the CLI's table ("| key | value |")
+    sets: dict[str, str] = {}
+    #: False: its failure is recorded but does not fail the run
+    gate: bool = True
+
+    @model_validator(mode="after")
+    def _names(self):
+        import re
+        for name in self.sets:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"variable name {name!r}: letters, digits and _ only, "
+                                 "used later as @name")
+        return self
+
+
 class SteadyState(StrictModel):
     """Monitors (by name) that must be healthy before injection and after recovery."""
 
@@ -129,6 +189,7 @@ class ScenarioModel(StrictModel):
     targets: dict[str, TargetSpec] = {}
     attackers: list[AttackerSpec] = []
     monitors: list[MonitorSpec] = Field(min_length=1)
+    operations: list[OperationSpec] = []
     steady_state: SteadyState = SteadyState()
     sla: Sla | None = None
     timing: Timing = Timing()
@@ -153,6 +214,8 @@ class Scenario:
     attackers: list[PluginUse]
     monitors: list[PluginUse]
     file: str
+    #: in the order they run (by ``at``, then as written)
+    operations: list[PluginUse] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -247,6 +310,11 @@ def parse_scenario(data: Any, source: SourceMap) -> Scenario:
     monitors, more = _resolve_plugins("monitors", model.monitors, plugins.MONITORS,
                                       MonitorSpec, model, source)
     problems += more
+    operations, more = _resolve_plugins("operations", model.operations, plugins.OPERATIONS,
+                                        OperationSpec, model, source)
+    problems += more
+    operations, more = _order_operations(operations, model, source)
+    problems += more
     monitor_names = {m.name for m in monitors}
     for phase in ("before", "after"):
         names = getattr(model.steady_state, phase) or []
@@ -257,7 +325,34 @@ def parse_scenario(data: Any, source: SourceMap) -> Scenario:
                     did_you_mean(name, monitor_names) or "monitors: " + ", ".join(monitor_names)))
     if problems:
         raise InputError(problems)
-    return Scenario(model, attackers, monitors, source.file)
+    return Scenario(model, attackers, monitors, source.file, operations)
+
+
+def _order_operations(uses: list[PluginUse], model: ScenarioModel,
+                      source: SourceMap) -> tuple[list[PluginUse], list[Problem]]:
+    """Operations in run order; each @variable must be set by one that runs before it."""
+    from ha_tests.operations.base import variables_used
+
+    position = {id(spec): i for i, spec in enumerate(model.operations)}
+    ordered = sorted(uses, key=lambda u: (OPERATION_POINTS.index(u.spec.at),  # type: ignore
+                                          position[id(u.spec)]))
+    problems: list[Problem] = []
+    known: set[str] = set()
+    for use in ordered:
+        index = position[id(use.spec)]
+        own = set(use.spec.sets)  # type: ignore[attr-defined]
+        used = {(n, False) for n in variables_used(use.params)} | \
+            {(n, True) for n in variables_used(use.params, undo=True)}
+        for name, in_undo in sorted(used):
+            if name not in known and not (in_undo and name in own):
+                setters = [u.name for u in uses if name in u.spec.sets]  # type: ignore
+                hint = (f"'{setters[0]}' sets it but runs later: give it an earlier 'at:'"
+                        if setters else f"add 'sets: {{{name}: all}}' to an operation that "
+                        "runs before this one")
+                problems.append(source.problem(("operations", index), f"@{name} is used "
+                                               "before any operation sets it", hint))
+        known.update(use.spec.sets)  # type: ignore[attr-defined]
+    return ordered, problems
 
 
 def load_scenario(path: str | Path) -> Scenario:

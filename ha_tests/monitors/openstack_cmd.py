@@ -23,20 +23,16 @@ Example::
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, field_validator
 
-from ha_tests.errors import PreflightError
 from ha_tests.monitors.api import open_connection, scrub, secrets_of
 from ha_tests.monitors.base import Monitor, ProbeResult
+from ha_tests.openstack_cli import OpenstackCli
 from ha_tests.validation import StrictModel, check_regex
 
 
@@ -62,66 +58,28 @@ class OpenstackCmdParams(StrictModel):
         return check_regex(value, "expect_output")
 
 
-def local_openstack() -> str | None:
-    """The ``openstack`` next to this Python (the venv's), else the one on PATH."""
-    beside = Path(sys.executable).parent / "openstack"
-    if beside.exists():
-        return str(beside)
-    return shutil.which("openstack")
-
-
 class OpenstackCmdMonitor(Monitor):
     Params = OpenstackCmdParams
 
     def setup(self) -> None:
-        inventory = self.ctx.inventory
-        self.env: dict[str, str] = {}
-        if inventory.cloud:
-            self.env["OS_CLOUD"] = inventory.cloud
-        clouds_yaml = inventory.clouds_yaml
-        if self.nodes and self.params.clouds_yaml_on_node:
-            clouds_yaml = self.params.clouds_yaml_on_node
-        if clouds_yaml:
-            self.env["OS_CLIENT_CONFIG_FILE"] = clouds_yaml
         self.secrets = secrets_of(open_connection(self.ctx, self.timeout)) + self.ctx.secrets()
-        argv = list(self.params.command)
-        if self.nodes:
-            shell = self.ctx.shell(self.nodes[0])
-            found = shell.run(["sh", "-c", "command -v openstack"], timeout=10)
-            if not found.ok:
-                raise PreflightError(f"{self.name}: no 'openstack' command on "
-                                     f"{self.nodes[0].name}")
-        else:
-            binary = local_openstack()
-            if binary is None:
-                raise PreflightError(f"{self.name}: no 'openstack' command here (install "
-                                     "python-openstackclient)")
-            argv[0] = binary
-        self.argv = argv
+        node = self.nodes[0] if self.nodes else None
+        self.cli = OpenstackCli(self.ctx, node, who=self.name,
+                                clouds_yaml_on_node=self.params.clouds_yaml_on_node)
 
     def probe(self) -> ProbeResult:
         started = time.monotonic()
-        if self.nodes:
-            env = [f"{k}={v}" for k, v in self.env.items()]
-            result = self.ctx.shell(self.nodes[0]).run(["env", *env, *self.argv],
-                                                       timeout=self.timeout)
-            rc, out, err = result.rc, result.stdout, result.stderr
-        else:
-            try:
-                done = subprocess.run(self.argv, env={**os.environ, **self.env},
-                                      stdin=subprocess.DEVNULL, capture_output=True,
-                                      text=True, timeout=self.timeout)
-            except subprocess.TimeoutExpired:  # run() killed the process
-                return ProbeResult(False, detail={
-                    "error": f"openstack did not finish within {self.timeout:g} s"})
-            rc, out, err = done.returncode, done.stdout, done.stderr
+        result = self.cli.run(list(self.params.command)[1:], self.timeout)
+        if result.rc is None:
+            return ProbeResult(False, detail={
+                "error": f"openstack did not finish within {self.timeout:g} s"})
         latency = time.monotonic() - started
-        ok = rc == self.params.expect_exit
+        ok = result.rc == self.params.expect_exit
         if ok and self.params.expect_output:
-            ok = re.search(self.params.expect_output, out) is not None
-        detail: dict = {"rc": rc}
+            ok = re.search(self.params.expect_output, result.stdout) is not None
+        detail: dict = {"rc": result.rc}
         if not ok:
-            lines = (err or out).strip().splitlines()
+            lines = (result.stderr or result.stdout).strip().splitlines()
             detail["error"] = scrub("\n".join(lines[-3:]), self.secrets)[-300:]
         return ProbeResult(ok, latency, detail)
 

@@ -1,0 +1,96 @@
+"""What every operation is: run once, maybe set variables, maybe be undone.
+
+The runner owns when (``at:``), the verdict (``expect:``, ``gate:``) and the variables
+(``sets:``); a plugin only runs its command and says what came out, so every operation's
+record and check read the same.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ha_tests.attackers.base import NoParams
+from ha_tests.errors import HaTestsError
+from ha_tests.validation import StrictModel
+
+if TYPE_CHECKING:
+    from ha_tests.context import RunContext
+    from ha_tests.inventory import Node
+
+#: ``@name`` in an operation's parameters: a variable an earlier operation set
+VARIABLE = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class OperationError(HaTestsError):
+    """An operation could not be run at all (as opposed to running and failing)."""
+
+
+@dataclass
+class OperationResult:
+    ok: bool
+    #: what the operation printed: what ``expect:`` judges and ``sets:`` reads
+    output: str = ""
+    #: small JSON-able facts for the record (exit code, error text)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def expand(text: str, variables: dict[str, str]) -> str:
+    """Replace each ``@name`` with its value; a name no operation set is an error."""
+    def value(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in variables:
+            raise OperationError(f"variable @{name} has no value (the operation that sets it "
+                                 "did not run or failed)")
+        return variables[name]
+    return VARIABLE.sub(value, text)
+
+
+def variables_used(params: StrictModel, *, undo: bool = False) -> set[str]:
+    """The ``@names`` an operation's parameters refer to: its ``undo`` (which runs after it,
+    so it may use what the operation itself set) when ``undo``, else everything else."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            found.update(VARIABLE.findall(value))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+
+    values = params.model_dump()
+    walk(values.get("undo") if undo else {k: v for k, v in values.items() if k != "undo"})
+    return found
+
+
+class Operation(abc.ABC):
+    Params: ClassVar[type[StrictModel]] = NoParams
+    needs_target: ClassVar[bool] = False
+
+    def __init__(self, name: str, params: StrictModel, nodes: list[Node], ctx: RunContext,
+                 *, timeout: float):
+        self.name = name
+        self.params = params
+        self.nodes = nodes
+        self.ctx = ctx
+        self.timeout = timeout
+
+    def preflight(self) -> None:
+        """Check before the baseline that it can run (PreflightError if not)."""
+
+    @abc.abstractmethod
+    def run(self, variables: dict[str, str]) -> OperationResult:
+        """Do it once, within ``self.timeout``."""
+
+    def undo(self, variables: dict[str, str]) -> OperationResult | None:
+        """Take back what ``run`` made; None when there is nothing to take back."""
+        return None
+
+    def describe(self) -> str:
+        where = ", ".join(n.name for n in self.nodes)
+        return self.name + (f" on {where}" if where else "")

@@ -1,0 +1,106 @@
+"""Operations against the lab: one-shot steps at their point of the timeline, checked, undone.
+
+A user is created in keystone while keystone is killed on the VIP holder, read back after
+the rollback through a variable, and deleted when the iteration ends; a command runs on the
+victim over SSH. The test asks keystone itself whether the user exists afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+
+import openstack
+import pytest
+
+from ha_tests.events import read_events
+
+pytestmark = pytest.mark.lab
+
+SCENARIO = """\
+name: operations-under-a-keystone-kill
+gap: classic
+requires: [keystone]
+targets:
+  victim: {{service: keystone, pick: vip-holder}}
+attackers:
+  - type: kill-process
+    target: victim
+    service: keystone
+monitors:
+  - type: api
+    service: identity
+    interval: 0.5
+    timeout: 3
+operations:
+  - type: command
+    name: victim-hostname
+    target: victim
+    at: before-inject
+    command: hostname
+    sets: {{victim: all}}
+  - type: openstack
+    name: create-user
+    command: user create {user} -f value -c id
+    undo: user delete @user_id
+    sets: {{user_id: all}}
+  - type: openstack
+    name: user-is-there
+    at: after-rollback
+    command: user show @user_id -f value -c name
+    expect: {{condition: eq, value: {expected}}}
+timing:
+  baseline: 2
+  observe: 4
+  recovery_timeout: 60
+"""
+
+
+def run(lab, tmp_path, expected: str | None = None):
+    user = f"ha-tests-op-{uuid.uuid4().hex[:8]}"
+    path = tmp_path / "operations.yaml"
+    path.write_text(SCENARIO.format(user=user, expected=expected or user))
+    results = tmp_path / "results"
+    proc = subprocess.run([sys.executable, "-m", "ha_tests.cli", "run", str(path),
+                           "-i", str(lab.inventory_path), "-r", str(results)],
+                          capture_output=True, text=True, timeout=600)
+    (summary_path,) = results.glob("*/summary.json")
+    summary = json.loads(summary_path.read_text())
+    return user, proc, summary, read_events(summary_path.parent / "events.jsonl")
+
+
+def keystone_has_user(lab, name: str) -> bool:
+    conn = openstack.connect(cloud="ha-lab", load_yaml_config=True,
+                             config_files=[str(lab.clouds_yaml_path)])
+    try:
+        return conn.identity.find_user(name, ignore_missing=True) is not None
+    finally:
+        conn.close()
+
+
+def test_operations_run_in_order_set_variables_and_are_undone(lab, tmp_path):
+    user, proc, summary, events = run(lab, tmp_path)
+    output = proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert proc.returncode == 0 and summary["status"] == "pass", output
+    records = {r["operation"]: r for r in summary["operations"]}
+    assert records["victim-hostname"]["set"]["victim"] == summary["targets"]["victim"][0]
+    user_id = records["create-user"]["set"]["user_id"]
+    assert len(user_id) == 32 and records["create-user"]["undo"]["ok"]
+    assert records["user-is-there"]["ok"] and "holds" in records["user-is-there"]["check"]
+    # each ran at its point: hostname before the kill, the user after it, the check after
+    # the rollback, the undo after the observation
+    mono = {(e["kind"], e.get("operation") or e.get("action")): e["mono"] for e in events}
+    assert mono[("operation", "victim-hostname")] < mono[("attack", "injected")] \
+        < mono[("operation", "create-user")] < mono[("attack", "rolled-back")] \
+        < mono[("operation", "user-is-there")] < mono[("operation-undo", "create-user")]
+    assert not keystone_has_user(lab, user), "the undo did not delete the user"
+
+
+def test_a_failed_check_fails_the_run_and_the_undo_still_runs(lab, tmp_path):
+    user, proc, summary, _ = run(lab, tmp_path, expected="somebody-else")
+    assert proc.returncode == 1 and summary["status"] == "fail", proc.stdout[-3000:]
+    assert any(f.startswith("operation user-is-there: check failed: eq 'somebody-else'")
+               for f in summary["sla_failures"]), summary["sla_failures"]
+    assert not keystone_has_user(lab, user)
