@@ -13,6 +13,8 @@ import sys
 import uuid
 
 import openstack
+import openstack.config
+import openstack.connection
 import pytest
 
 from ha_tests.events import read_events
@@ -72,8 +74,8 @@ def run(lab, tmp_path, expected: str | None = None):
 
 
 def keystone_has_user(lab, name: str) -> bool:
-    conn = openstack.connect(cloud="ha-lab", load_yaml_config=True,
-                             config_files=[str(lab.clouds_yaml_path)])
+    config = openstack.config.OpenStackConfig(config_files=[str(lab.clouds_yaml_path)])
+    conn = openstack.connection.Connection(config=config.get_one(cloud="ha-lab"))
     try:
         return conn.identity.find_user(name, ignore_missing=True) is not None
     finally:
