@@ -18,6 +18,7 @@ from typing import Any
 
 from ha_tests.errors import InputError, Problem
 from ha_tests.inventory import Inventory
+from ha_tests.scenario import CONDITIONS
 from ha_tests.yamlsource import SourceMap, did_you_mean, format_path
 from ha_tests.yardstick import catalogue
 
@@ -127,8 +128,12 @@ class _Mapper:
                             "nodes: " + (", ".join(self.node_names) or "none declared"))
         return alias
 
-    def positional(self, entry: dict, key: str, path: tuple) -> list[str]:
-        """A *_parameter mapping, as the positional arguments Yardstick passes its script."""
+    def positional(self, entry: dict, key: str, path: tuple,
+                   variables: bool = False) -> list[str]:
+        """A *_parameter mapping, as the positional arguments Yardstick passes its script.
+
+        With ``variables``, an ``@name`` value stays (an operation set it earlier).
+        """
         params = entry.get(key)
         if params is None:
             return []
@@ -137,7 +142,7 @@ class _Mapper:
         values = []
         for name, value in params.items():
             text = str(value)
-            if text.startswith("@"):
+            if text.startswith("@") and not variables:
                 raise self.fail(path + (key, name), f"'{text}' is an intermediate variable "
                                 "set by an operation's or attacker's return_parameter at run "
                                 "time; ha-tests cannot pass such values between steps yet",
@@ -180,15 +185,21 @@ class _Mapper:
 
         attackers = self.attackers()
         monitors = self.monitors()
-        self.refuse_operations()
+        operations = self.operations()
         if kind == "GeneralHA":
-            attackers, monitors = self.ordered_by_steps(attackers, monitors)
+            attackers, monitors, operations = self.ordered_by_steps(attackers, monitors,
+                                                                    operations)
+        elif operations:
+            raise self.fail(("options", "operations"), "ServiceHA runs no operations or "
+                            "result checkers (only GeneralHA's steps do)",
+                            "make it a GeneralHA scenario with steps:")
         if not monitors:
             raise self.fail(("options", "monitors"), "no monitor is run, so nothing would be "
                             "measured", "add a monitor (and, for GeneralHA, a monitor step)")
-        for item in attackers + monitors:
+        for item in attackers + monitors + operations:
             item.pop("_key", None)
-        for section, items in (("attackers", attackers), ("monitors", monitors)):
+        for section, items in (("attackers", attackers), ("monitors", monitors),
+                               ("operations", operations)):
             for item in items:
                 case.origins[(section, item["name"])] = item.pop("_origin")
         for attacker in attackers:
@@ -220,7 +231,7 @@ class _Mapper:
         description = str(self.raw_description or "").strip()
         targets = {alias: {"nodes": [self.node_names[alias]]}
                    for alias in dict.fromkeys([a["target"] for a in attackers] +
-                                              [m["target"] for m in monitors
+                                              [m["target"] for m in monitors + operations
                                                if m.get("target")])}
         case.native = {
             "name": self.name,
@@ -230,6 +241,7 @@ class _Mapper:
             "targets": targets,
             "attackers": attackers,
             "monitors": monitors,
+            **({"operations": operations} if operations else {}),
             "timing": timing,
             "repeat": repeat,
         }
@@ -587,7 +599,9 @@ class _Mapper:
             monitor["gate"] = False
 
     # -- operations, result checkers ------------------------------------------------------------
-    def refuse_operations(self) -> None:
+    def operations(self) -> list[dict[str, Any]]:
+        """Operations and result checkers as native operations (a checker has an expect:)."""
+        mapped: list[dict[str, Any]] = []
         for section, table, key_field, type_field, general in (
                 ("operations", catalogue.OPERATIONS, "operation_key", "operation_type",
                  "general-operation"),
@@ -614,21 +628,65 @@ class _Mapper:
                 if missing:
                     raise self.fail(path + (key_field,), f"'{key}' runs "
                                     f"{', '.join(missing)}, which Yardstick never shipped")
-                what = "operation" if section == "operations" else "result checker"
-                raise self.fail(path + (key_field,), f"{what} '{key}' ({entry.get('key')}) "
-                                f"has no ha-tests equivalent yet: the engine runs attackers "
-                                f"and monitors, not one-shot {what}s between steps",
-                                "see docs/yardstick.rst, 'Operations and result checkers'")
+                if "key" not in entry:
+                    raise self.fail(path + ("key",), "needs 'key' (its step names it)")
+                self.warn_unread(entry, OPERATION_KEYS[section], path, f"its {section}")
+                build = OPERATION_BUILDERS.get(key)
+                if build is None:
+                    what = "operation" if section == "operations" else "result checker"
+                    raise self.fail(path + (key_field,), f"{what} '{key}' has no ha-tests "
+                                    "equivalent yet (ha-tests maps nova-create-instance, "
+                                    "nova-create-flavor, nova-flavor-checker and "
+                                    "process-checker)",
+                                    "see docs/yardstick.rst, 'Operations and result checkers'")
+                operation = build(self, entry, path)
+                operation["name"] = str(entry["key"])
+                if self.host(entry, path, required=False) is not None:
+                    operation["target"] = self.host(entry, path, required=False)
+                if section == "resultCheckers":
+                    operation["expect"] = self.expectation(entry, path)
+                else:
+                    returns = entry.get("return_parameter")
+                    if returns is not None:
+                        if not isinstance(returns, dict):
+                            raise self.fail(path + ("return_parameter",), "'return_parameter' "
+                                            "must map an output key to an @variable")
+                        operation["sets"] = {str(v).lstrip("@"): str(k)
+                                             for k, v in returns.items()}
+                operation["_key"] = operation["name"]
+                operation["_origin"] = self.base + path
+                mapped.append(operation)
+        return mapped
+
+    def expectation(self, entry: dict, path: tuple) -> dict[str, Any]:
+        condition = entry.get("condition")
+        if condition not in CONDITIONS:
+            raise self.fail(path + ("condition",), f"unknown condition {condition!r}",
+                            did_you_mean(str(condition), CONDITIONS) or
+                            "known: " + ", ".join(CONDITIONS))
+        if "expectedValue" not in entry:
+            raise self.fail(path + ("expectedValue",), "a result checker needs 'expectedValue'")
+        return {"condition": condition, "value": entry["expectedValue"]}
+
+    def words(self, entry: dict, key: str, path: tuple, least: int, what: str) -> list[str]:
+        """A parameter mapping as the words the script saw ($1, $2, ...)."""
+        words = " ".join(self.positional(entry, key, path, variables=True)).split()
+        if len(words) < least:
+            raise self.fail(path + (key,), f"needs {least} words ({what}), got {len(words)}")
+        return words
 
     # -- steps (GeneralHA) ----------------------------------------------------------------------
-    def ordered_by_steps(self, attackers: list[dict], monitors: list[dict]):
+    def ordered_by_steps(self, attackers: list[dict], monitors: list[dict],
+                         operations: list[dict]):
         steps = self.options.get("steps")
         if not isinstance(steps, list) or not steps:
             raise self.fail(("options", "steps"), "GeneralHA runs only what its 'steps:' "
                             "name, and there are none", "add steps: [{actionKey: ..., "
                             "actionType: attacker|monitor, index: 1}, ...]")
         by_key = {"attacker": {a["_key"]: a for a in attackers},
-                  "monitor": {m["_key"]: m for m in monitors if m["_key"] is not None}}
+                  "monitor": {m["_key"]: m for m in monitors if m["_key"] is not None},
+                  "operation": {o["_key"]: o for o in operations if "expect" not in o},
+                  "resultchecker": {o["_key"]: o for o in operations if "expect" in o}}
         indexed = []
         for i, step in enumerate(steps):
             path = ("options", "steps", i)
@@ -649,17 +707,23 @@ class _Mapper:
             if isinstance(index, bool) or not isinstance(index, int | float):
                 raise self.fail(path + ("index",), f"'index' must be a number, got {index!r}")
             indexed.append((index, i, step, path))
-        ordered_attackers, started_monitors = [], []
+        ordered_attackers, started_monitors, ordered_operations = [], [], []
+        attacked = False
         for _index, _i, step, path in sorted(indexed, key=lambda item: item[0]):
             kind, key = step["actionType"], str(step["actionKey"])
-            table = by_key.get(kind)
-            if table is None:
-                continue  # operations and checkers were refused above
+            table = by_key[kind]
             if key not in table:
                 raise self.fail(path + ("actionKey",), f"no {kind} with key '{key}'",
                                 did_you_mean(key, table) or f"{kind} keys: " +
                                 (", ".join(table) or "none"))
-            chosen = ordered_attackers if kind == "attacker" else started_monitors
+            chosen = {"attacker": ordered_attackers, "monitor": started_monitors}.get(
+                kind, ordered_operations)
+            if kind == "attacker":
+                attacked = True
+            elif kind in ("operation", "resultchecker") and not any(
+                    item is table[key] for item in chosen):
+                # before the first attacker's step: before the fault; else right after it
+                table[key]["at"] = "after-inject" if attacked else "before-inject"
             if any(item is table[key] for item in chosen):
                 self.warn(path, f"{kind} '{key}' is already a step; Yardstick would run it "
                           "again, ha-tests runs it once")
@@ -674,7 +738,11 @@ class _Mapper:
                 self.warn(("options", "monitors"), f"monitor '{monitor['name']}' is in no "
                           "step: Yardstick never starts it (and fails waiting for it); "
                           "ha-tests leaves it out")
-        return ordered_attackers, started_monitors
+        for operation in operations:
+            if not any(operation is o for o in ordered_operations):
+                self.warn(("options", "operations"), f"'{operation['_key']}' is in no step, "
+                          "so Yardstick never runs it; neither does ha-tests")
+        return ordered_attackers, started_monitors, ordered_operations
 
     # -- runner, scenario sla -----------------------------------------------------------------
     def runner(self) -> int:
@@ -779,3 +847,60 @@ def resolve_nodes(raw: dict, index: int, test_case: str, source: SourceMap,
                 "pod nodes: " + ", ".join(n.name for n in inventory.nodes)))
         resolved[str(alias)] = text
     return resolved
+
+
+# -- what each catalogued operation and checker is, natively -----------------------------------
+def _create_instance(mapper: _Mapper, entry: dict, path: tuple) -> dict[str, Any]:
+    name, image, flavor, *network = mapper.words(entry, "action_parameter", path, 3,
+                                                 "name image flavor [network]")
+    command = ["server", "create", name, "--image", image, "--flavor", flavor]
+    if network:
+        command += ["--network", network[0]]
+    # Yardstick only asks for the server; ha-tests also waits until it is ACTIVE (or ERROR),
+    # so the operation's result says whether the cloud really built it
+    operation = {"type": "openstack", "command": command + ["--wait"], "timeout": 300.0}
+    undo = mapper.positional(entry, "rollback_parameter", path, variables=True)
+    if undo:
+        operation["undo"] = ["server", "delete", " ".join(undo).split()[0], "--wait"]
+    return operation
+
+
+def _create_flavor(mapper: _Mapper, entry: dict, path: tuple) -> dict[str, Any]:
+    name, flavor_id, ram, disk, vcpus, *_ = mapper.words(entry, "action_parameter", path, 5,
+                                                          "name id ram disk vcpus")
+    operation = {"type": "openstack", "command": [
+        "flavor", "create", name, "--id", flavor_id, "--ram", ram, "--disk", disk, "--vcpus",
+        vcpus]}
+    undo = mapper.positional(entry, "rollback_parameter", path, variables=True)
+    if undo:
+        operation["undo"] = ["flavor", "delete", " ".join(undo).split()[0]]
+    return operation
+
+
+def _flavor_checker(mapper: _Mapper, entry: dict, path: tuple) -> dict[str, Any]:
+    return {"type": "openstack", "command": ["flavor", "list"]}
+
+
+def _process_checker(mapper: _Mapper, entry: dict, path: tuple) -> dict[str, Any]:
+    if mapper.host(entry, path, required=False) is None:
+        raise mapper.fail(path + ("host",), "process-checker counts processes on a node: it "
+                          "needs 'host'")
+    (process, *_) = mapper.words(entry, "parameter", path, 1, "the process name")
+    # how many processes match the name, as the checker's script counts them
+    return {"type": "command", "command": f"pgrep -f -c -- {shlex.quote(process)} || true"}
+
+
+#: what Yardstick's GeneralOperaion and GeneralResultChecker read of an entry
+OPERATION_KEYS = {
+    "operations": {"operation_type", "key", "operation_key", "host", "action_parameter",
+                   "rollback_parameter", "return_parameter"},
+    "resultCheckers": {"checker_type", "key", "checker_key", "host", "parameter",
+                       "expectedValue", "condition"},
+}
+
+OPERATION_BUILDERS = {
+    "nova-create-instance": _create_instance,
+    "nova-create-flavor": _create_flavor,
+    "nova-flavor-checker": _flavor_checker,
+    "process-checker": _process_checker,
+}

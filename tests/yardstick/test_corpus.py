@@ -18,10 +18,7 @@ POD_CHOICES = [pytest.param(None, id="no-pod")] + [pytest.param(p, id=p.name) fo
 
 #: why each test case that cannot run is refused (stable whatever plugins are installed)
 REFUSED = {
-    "opnfv_yardstick_tc052": ("operations[0].operation_key", "no ha-tests equivalent"),
     "opnfv_yardstick_tc057": ("operations[0].operation_key", "no ha-tests equivalent"),
-    "opnfv_yardstick_tc088": ("operations[0].operation_key", "no ha-tests equivalent"),
-    "opnfv_yardstick_tc089": ("operations[0].operation_key", "no ha-tests equivalent"),
     "opnfv_yardstick_tc058": ("contexts[1]", "Heat context"),
     "opnfv_yardstick_tc087": ("contexts[1]", "Heat context"),
     "opnfv_yardstick_tc092": ("contexts[1]", "Heat context"),
@@ -30,7 +27,8 @@ REFUSED = {
 #: test cases whose plugins (kill-process, process, openstack-cmd, command) are finished
 RUNNABLE = {"opnfv_yardstick_tc019", "opnfv_yardstick_tc045", "opnfv_yardstick_tc046",
             "opnfv_yardstick_tc047", "opnfv_yardstick_tc048", "opnfv_yardstick_tc049",
-            "opnfv_yardstick_tc053", "opnfv_yardstick_tc056", "opnfv_yardstick_tc090",
+            "opnfv_yardstick_tc052", "opnfv_yardstick_tc053", "opnfv_yardstick_tc056",
+            "opnfv_yardstick_tc088", "opnfv_yardstick_tc089", "opnfv_yardstick_tc090",
             "opnfv_yardstick_tc091", "sample_ha-service", "sample_serviceha"}
 
 

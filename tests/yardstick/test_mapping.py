@@ -276,3 +276,55 @@ def test_commands_without_an_exact_api_call_run_as_written(tmp_path):
     scenario = SERVICE_HA.replace("openstack server list", "openstack server list --long")
     result = loaded(task(tmp_path, scenario), pod_path=tmp_path / "pod.yaml")
     assert result.cases[0].scenario.monitors[0].type == "openstack-cmd"
+
+
+GENERAL_HA_OPERATIONS = """\
+type: GeneralHA
+options:
+  attackers:
+  - {fault_type: kill-process, process_name: nova-scheduler, host: node1, key: kill}
+  monitors:
+  - {monitor_type: process, process_name: nova-scheduler, host: node1, key: proc,
+     monitor_time: 30}
+  operations:
+  - {operation_type: general-operation, key: flavor, operation_key: nova-create-flavor,
+     action_parameter: {flavorconfig: "f1 f1 64 0 1"}, rollback_parameter: {flavorid: f1}}
+  - {operation_type: general-operation, key: boot, operation_key: nova-create-instance,
+     action_parameter: {serverconfig: "vm1 cirros f1"}, rollback_parameter: {name: vm1},
+     return_parameter: {id: "@server_id"}}
+  resultCheckers:
+  - {checker_type: general-result-checker, key: count, checker_key: process-checker,
+     host: node1, parameter: {process_name: nova-scheduler}, expectedValue: 1,
+     condition: gt_eq}
+  steps:
+  - {actionKey: flavor, actionType: operation, index: 1}
+  - {actionKey: kill, actionType: attacker, index: 2}
+  - {actionKey: proc, actionType: monitor, index: 3}
+  - {actionKey: boot, actionType: operation, index: 4}
+  - {actionKey: count, actionType: resultchecker, index: 5}
+nodes: {node1: node1.LF}
+runner: {type: Duration, duration: 1}
+"""
+
+
+def test_operations_and_result_checkers_map_to_native_operations(tmp_path):
+    (case,) = loaded(task(tmp_path, GENERAL_HA_OPERATIONS), pod_path=tmp_path / "pod.yaml").cases
+    flavor, boot, count = case.scenario.operations
+    # a step before the first attacker's runs before the fault; the others right after it
+    assert [o.spec.at for o in (flavor, boot, count)] == ["before-inject", "after-inject",
+                                                         "after-inject"]
+    assert flavor.params.command == ["flavor", "create", "f1", "--id", "f1", "--ram", "64",
+                                     "--disk", "0", "--vcpus", "1"]
+    assert flavor.params.undo == ["flavor", "delete", "f1"]
+    assert boot.params.command == ["server", "create", "vm1", "--image", "cirros", "--flavor",
+                                   "f1", "--wait"]
+    assert boot.params.undo == ["server", "delete", "vm1", "--wait"]
+    assert boot.spec.sets == {"server_id": "id"}    # return_parameter {id: "@server_id"}
+    assert count.type == "command" and "pgrep -f -c -- nova-scheduler" in count.params.command
+    assert (count.spec.expect.condition, count.spec.expect.value) == ("gt_eq", 1)
+
+
+def test_an_operation_without_an_equivalent_is_refused_naming_the_field(tmp_path):
+    message = refused(tmp_path, GENERAL_HA_OPERATIONS.replace(
+        "operation_key: nova-create-flavor", "operation_key: get-vip-host"))
+    assert "operations[0].operation_key" in message and "no ha-tests equivalent" in message
