@@ -256,6 +256,36 @@ def test_yardsticks_own_cases_run_against_the_full_labs_pod(full_lab, tmp_path):
     assert "no orchestration service" in proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("number,process", [("088", "nova-scheduler"),
+                                             ("089", "nova-conductor")])
+def test_yardsticks_general_ha_operation_cases(full_lab, cloud, tmp_path, number, process):
+    """tc088/tc089 unchanged: kill the process, then the operation boots a server (on the
+    lab's image and flavor, given as Yardstick task-args) and its rollback deletes it."""
+    corpus = Path(__file__).resolve().parents[2] / ".." / "shared" / "yardstick"
+    if not corpus.is_dir():
+        pytest.skip(f"Yardstick's corpus is not at {corpus.resolve()}")
+    name = f"tc{number}"
+    results = tmp_path / "results"
+    proc = subprocess.run([sys.executable, "-m", "ha_tests.cli", "yardstick", "run", str(
+        corpus / "testcases" / f"opnfv_yardstick_tc{number}.yaml"),
+        "--pod", str(full_lab.pod_yaml_path), "-i", str(full_lab.inventory_path),
+        "--task-args", json.dumps({"inst_param": f"{name} lab-guest {FLAVOR}"}),
+        "-r", str(results)], capture_output=True, text=True, timeout=900)
+    output = proc.stdout[-5000:] + proc.stderr[-3000:]
+    (summary_path,) = results.glob("*/summary.json")
+    summary = json.loads(summary_path.read_text())
+    assert proc.returncode == 0 and summary["status"] == "pass", output
+    log = [json.loads(line) for line in (summary_path.parent / "events.jsonl").read_text()
+           .splitlines()]
+    injected = next(e for e in log if e.get("action") == "injected")
+    assert injected["detail"]["pids"], f"{process} was not killed"
+    (boot,) = [e for e in log if e["kind"] == "operation"]
+    assert boot["ok"] and boot["mono"] > injected["mono"], output   # booted after the kill
+    assert "ACTIVE" in boot["output"] or "active" in boot["output"].lower()
+    (undo,) = [e for e in log if e["kind"] == "operation-undo"]
+    assert undo["ok"] and cloud.compute.find_server(name) is None  # the rollback deleted it
+
+
 def test_a_forced_down_service_is_announced_on_the_bus(full_lab, cloud):
     """service-notifications hears Nova's service.update when an operator (or a fault
     manager) forces a compute service down, and again when it is lifted."""
