@@ -37,14 +37,15 @@ class OperationResult:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def expand(text: str, variables: dict[str, str]) -> str:
-    """Replace each ``@name`` with its value; a name no operation set is an error."""
+def expand(text: str, variables: dict[str, str], quote=lambda value: value) -> str:
+    """Replace each ``@name`` with its value (through ``quote``, e.g. for a shell); a name
+    no operation set is an error."""
     def value(match: re.Match) -> str:
         name = match.group(1)
         if name not in variables:
             raise OperationError(f"variable @{name} has no value (the operation that sets it "
                                  "did not run or failed)")
-        return variables[name]
+        return quote(variables[name])
     return VARIABLE.sub(value, text)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import shlex
 
-from ha_tests.operations.base import VARIABLE, Operation, OperationError, OperationResult
+from ha_tests.operations.base import Operation, OperationResult, expand
 from ha_tests.transport.local import LocalShell
 from ha_tests.validation import StrictModel
 
@@ -26,21 +26,11 @@ class CommandParams(StrictModel):
     undo: str | None = None
 
 
-def _expand_quoted(text: str, variables: dict[str, str]) -> str:
-    def value(match):
-        name = match.group(1)
-        if name not in variables:
-            raise OperationError(f"variable @{name} has no value (the operation that sets it "
-                                 "did not run or failed)")
-        return shlex.quote(variables[name])
-    return VARIABLE.sub(value, text)
-
-
 class CommandOperation(Operation):
     Params = CommandParams
 
     def _call(self, command: str, variables: dict[str, str]) -> OperationResult:
-        text = _expand_quoted(command, variables)
+        text = expand(command, variables, shlex.quote)
         shell = self.ctx.shell(self.nodes[0]) if self.nodes else LocalShell()
         result = shell.run(["sh", "-c", text], timeout=self.timeout)
         detail: dict = {"command": text, "rc": result.rc}
