@@ -117,7 +117,8 @@ class OperationSteps:
             if not record["ok"] and record["gate"]:
                 found.append(f"{label}: {record.get('error', 'failed')}")
             undo = record.get("undo")
-            if undo is not None and not undo["ok"]:
+            # after a failed operation there may be nothing to undo: only its own failure counts
+            if undo is not None and not undo["ok"] and record["ok"]:
                 found.append(f"{label}: undo failed: {undo.get('error', '')}")
         return found
 

@@ -854,7 +854,9 @@ def _create_instance(mapper: _Mapper, entry: dict, path: tuple) -> dict[str, Any
     name, image, flavor, *network = mapper.words(entry, "action_parameter", path, 3,
                                                  "name image flavor [network]")
     command = ["server", "create", name, "--image", image, "--flavor", flavor]
-    if network:
+    if network and network[0] in ("none", "auto"):
+        command += ["--nic", network[0]]  # a cloud without Neutron networks (the lab): none
+    elif network:
         command += ["--network", network[0]]
     # Yardstick only asks for the server; ha-tests also waits until it is ACTIVE (or ERROR),
     # so the operation's result says whether the cloud really built it
