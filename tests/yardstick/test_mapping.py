@@ -328,3 +328,10 @@ def test_an_operation_without_an_equivalent_is_refused_naming_the_field(tmp_path
     message = refused(tmp_path, GENERAL_HA_OPERATIONS.replace(
         "operation_key: nova-create-flavor", "operation_key: get-vip-host"))
     assert "operations[0].operation_key" in message and "no ha-tests equivalent" in message
+
+
+def test_a_network_none_or_auto_boots_with_nic(tmp_path):
+    (case,) = loaded(task(tmp_path, GENERAL_HA_OPERATIONS.replace('"vm1 cirros f1"',
+                                                                  '"vm1 cirros f1 none"')),
+                     pod_path=tmp_path / "pod.yaml").cases
+    assert case.scenario.operations[1].params.command[-3:] == ["--nic", "none", "--wait"]
