@@ -95,3 +95,27 @@ class Operation(abc.ABC):
     def describe(self) -> str:
         where = ", ".join(n.name for n in self.nodes)
         return self.name + (f" on {where}" if where else "")
+
+
+class CommandAndUndo(Operation):
+    """An operation whose Params have ``command`` and an optional ``undo`` of the same kind:
+    running is calling the one, undoing the other."""
+
+    @abc.abstractmethod
+    def call(self, command: Any, variables: dict[str, str]) -> OperationResult:
+        """Run one command (``command`` or ``undo``) with ``@variables`` replaced."""
+
+    @abc.abstractmethod
+    def shown(self, command: Any) -> str:
+        """The command as a person reads it."""
+
+    def run(self, variables: dict[str, str]) -> OperationResult:
+        return self.call(self.params.command, variables)  # type: ignore[attr-defined]
+
+    def undo(self, variables: dict[str, str]) -> OperationResult | None:
+        undo = self.params.undo  # type: ignore[attr-defined]
+        return None if undo is None else self.call(undo, variables)
+
+    def describe(self) -> str:
+        where = f" on {self.nodes[0].name}" if self.nodes else ""
+        return f"{self.name}: {self.shown(self.params.command)}{where}"  # type: ignore

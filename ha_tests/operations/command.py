@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import shlex
 
-from ha_tests.operations.base import Operation, OperationResult, expand
+from ha_tests.operations.base import CommandAndUndo, OperationResult, expand
 from ha_tests.transport.local import LocalShell
 from ha_tests.validation import StrictModel
 
@@ -26,10 +26,10 @@ class CommandParams(StrictModel):
     undo: str | None = None
 
 
-class CommandOperation(Operation):
+class CommandOperation(CommandAndUndo):
     Params = CommandParams
 
-    def _call(self, command: str, variables: dict[str, str]) -> OperationResult:
+    def call(self, command: str, variables: dict[str, str]) -> OperationResult:
         text = expand(command, variables, shlex.quote)
         shell = self.ctx.shell(self.nodes[0]) if self.nodes else LocalShell()
         result = shell.run(["sh", "-c", text], timeout=self.timeout)
@@ -39,14 +39,5 @@ class CommandOperation(Operation):
                 f"exit status {result.rc}"
         return OperationResult(result.rc == 0, result.stdout, detail)
 
-    def run(self, variables: dict[str, str]) -> OperationResult:
-        return self._call(self.params.command, variables)
-
-    def undo(self, variables: dict[str, str]) -> OperationResult | None:
-        if self.params.undo is None:
-            return None
-        return self._call(self.params.undo, variables)
-
-    def describe(self) -> str:
-        where = f" on {self.nodes[0].name}" if self.nodes else ""
-        return f"{self.name}: {self.params.command}{where}"
+    def shown(self, command: str) -> str:
+        return command

@@ -21,7 +21,7 @@ from pydantic import field_validator
 
 from ha_tests.monitors.api import scrub
 from ha_tests.openstack_cli import OpenstackCli
-from ha_tests.operations.base import Operation, OperationResult, expand
+from ha_tests.operations.base import CommandAndUndo, OperationResult, expand
 from ha_tests.validation import StrictModel
 
 
@@ -47,7 +47,7 @@ class OpenstackParams(StrictModel):
         return _argv(value)
 
 
-class OpenstackOperation(Operation):
+class OpenstackOperation(CommandAndUndo):
     Params = OpenstackParams
 
     def preflight(self) -> None:
@@ -55,7 +55,7 @@ class OpenstackOperation(Operation):
                                 clouds_yaml_on_node=self.params.clouds_yaml_on_node)
         self.secrets = self.ctx.secrets()
 
-    def _call(self, argv: list[str], variables: dict[str, str]) -> OperationResult:
+    def call(self, argv: list[str], variables: dict[str, str]) -> OperationResult:
         args = [expand(arg, variables) for arg in argv]
         result = self.cli.run(args, self.timeout)
         detail: dict = {"command": "openstack " + shlex.join(args), "rc": result.rc}
@@ -67,14 +67,5 @@ class OpenstackOperation(Operation):
                 f"exit status {result.rc}"
         return OperationResult(result.rc == 0, result.stdout, detail)
 
-    def run(self, variables: dict[str, str]) -> OperationResult:
-        return self._call(self.params.command, variables)
-
-    def undo(self, variables: dict[str, str]) -> OperationResult | None:
-        if self.params.undo is None:
-            return None
-        return self._call(self.params.undo, variables)
-
-    def describe(self) -> str:
-        where = f" on {self.nodes[0].name}" if self.nodes else ""
-        return f"{self.name}: openstack {shlex.join(self.params.command)}{where}"
+    def shown(self, command: list[str]) -> str:
+        return "openstack " + shlex.join(command)
