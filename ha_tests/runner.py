@@ -82,6 +82,12 @@ class _SignalGuard:
             return
         raise Interrupted(f"interrupted by {signal.Signals(signum).name}")
 
+    def raise_pending(self) -> None:
+        """Raise the Interrupted that arrived while rolling back, now that it is done."""
+        if self.pending is not None:
+            signum, self.pending = self.pending, None
+            raise Interrupted(f"interrupted by {signal.Signals(signum).name}")
+
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -275,9 +281,7 @@ class ScenarioRunner:
                 operations.undo(index)
             finally:
                 guard.rolling_back = False
-            if guard.pending is not None:
-                signum, guard.pending = guard.pending, None
-                raise Interrupted(f"interrupted by {signal.Signals(signum).name}")
+            guard.raise_pending()
             events.emit("phase", phase="iteration-end", iteration=index)
             events.sync()
 
@@ -318,9 +322,8 @@ class ScenarioRunner:
         finally:
             events.sync()
             guard.rolling_back = False
-        if guard.pending is not None and not final:
-            signum, guard.pending = guard.pending, None
-            raise Interrupted(f"interrupted by {signal.Signals(signum).name}")
+        if not final:
+            guard.raise_pending()
 
     def _ledger_record(self, attacker: Attacker) -> None:
         """Written and fsynced before the fault exists, so a kill -9 now strands nothing."""
