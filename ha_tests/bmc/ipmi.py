@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
@@ -101,9 +102,9 @@ class IpmiBmc(Bmc):
             return ipmi.raw_command(netfn=netfn, command=command, data=data)
 
         try:
-            response = _run_with_timeout(call, timeout)
-        except TimeoutError:
-            raise BmcTimeout(self.address, f"no answer within {timeout:g}s") from None
+            response = _run_one_at_a_time((self.host, self.port), call, timeout)
+        except TimeoutError as error:
+            raise BmcTimeout(self.address, f"no answer within {timeout:g}s{error}") from None
         except pyghmi_exceptions.IpmiException as error:
             raise self._error_from(str(error.args[0]) if error.args and error.args[0]
                                    else "no answer (session could not be set up)") from None
@@ -161,12 +162,30 @@ class IpmiBmc(Bmc):
         return BmcError(self.address, message)
 
 
-def _run_with_timeout(call: Callable[[], T], timeout: float) -> T:
-    """``call()`` in a daemon thread, waited for at most ``timeout`` seconds.
+#: the pyghmi call still out per BMC (host, port), and the lock that guards the map
+_IN_FLIGHT: dict[tuple[str, int], threading.Thread] = {}
+_IN_FLIGHT_LOCK = threading.Lock()
+
+
+def _run_one_at_a_time(bmc: tuple[str, int], call: Callable[[], T], timeout: float) -> T:
+    """``call()`` in a daemon thread, waited for at most ``timeout`` seconds; one per BMC.
 
     pyghmi's own retries can take several seconds before it gives up; this bounds the
-    caller's wait. An abandoned call finishes (or fails) on its own in the background.
+    caller's wait. An abandoned call finishes (or fails) on its own in the background, and
+    until it has, no new call to that BMC starts: pyghmi queues every call to a BMC behind
+    the one its session is retrying, so calls abandoned each second while a BMC was away
+    piled up faster than they drained, and the client never recovered (seen here: still
+    no answer 40 s after the BMC was back). With one call at a time, pyghmi's own retries
+    and re-login bring the session back, about 20 s after a 2 s absence (ipmitool, with a
+    new session per call, answers at once).
     """
+    deadline = time.monotonic() + timeout
+    with _IN_FLIGHT_LOCK:
+        earlier = _IN_FLIGHT.get(bmc)
+    if earlier is not None and earlier.is_alive():
+        earlier.join(max(0.0, deadline - time.monotonic()))
+        if earlier.is_alive():
+            raise TimeoutError(" (an earlier call to it is still unanswered)")
     outcome: dict[str, Any] = {}
 
     def runner() -> None:
@@ -176,10 +195,12 @@ def _run_with_timeout(call: Callable[[], T], timeout: float) -> T:
             outcome["error"] = error
 
     thread = threading.Thread(target=runner, daemon=True, name="ipmi-call")
+    with _IN_FLIGHT_LOCK:
+        _IN_FLIGHT[bmc] = thread
     thread.start()
-    thread.join(timeout)
+    thread.join(max(0.0, deadline - time.monotonic()))
     if thread.is_alive():
-        raise TimeoutError
+        raise TimeoutError("")
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]

@@ -49,7 +49,7 @@ def test_on_a_node(fake_cloud, tmp_path, context_factory, monkeypatch):
     monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + ":" + os.environ["PATH"])
     mon = monitor(ctx, nodes=[ctx.inventory.node("here")], command="openstack project list")
     assert mon.probe().ok
-    assert mon.argv[0] == "openstack"
+    assert mon.cli.node.name == "here" and mon.cli.binary == "openstack"  # found on the node
 
 
 def test_params():

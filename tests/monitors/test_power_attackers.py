@@ -115,7 +115,8 @@ def test_heal_from_the_ledger_in_a_new_attacker(machine, context_factory):
 
 def test_rollback_rides_out_a_bmc_that_is_away_for_a_moment(machine, context_factory):
     ctx = context_factory(**machine.inventory())
-    power = attacker(PowerOff, ctx, boot_timeout=30, bmc_timeout=1)
+    # pyghmi's session takes about 20 s to log in again after the BMC is back
+    power = attacker(PowerOff, ctx, boot_timeout=90, bmc_timeout=1)
     power.preflight()
     power.inject()
     machine.stop_bmc()
