@@ -9,7 +9,8 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES=(openssh-server openssh-client haproxy keepalived ipmitool iproute2 iptables
               nftables iputils-ping fping procps psmisc python3-venv chromium
-              mariadb-server rabbitmq-server)
+              mariadb-server rabbitmq-server
+              qemu-system-x86 busybox-static)  # the last two: netem tests' guest kernel
 VENV=${HA_TESTS_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
@@ -54,10 +55,19 @@ install_python() {
     fi
 }
 
+# Debian's own kernel for the tests' small QEMU guest (where this kernel lacks sch_netem);
+# fetched here so that the tests never reach beyond this machine.
+fetch_guest_kernel() {
+    local cache=${HA_TESTS_GUEST_KERNEL_CACHE:-/var/cache/ha-tests/guest-kernel}
+    compgen -G "$cache/root/boot/vmlinuz-*" >/dev/null && return 0
+    say "fetching Debian's kernel package for the tests' guest (about 70 MB, once)"
+    "$VENV/bin/python" tests/attackers/kernel_guest.py fetch >/dev/null
+}
+
 case "${1:-}" in
-    setup) install_system; install_python ;;
+    setup) install_system; install_python; fetch_guest_kernel ;;
     demo)  install_system; install_python; shift; exec "$VENV/bin/ha-tests" demo "$@" ;;
-    test)  install_system; install_python; shift
+    test)  install_system; install_python; fetch_guest_kernel; shift
            exec "$VENV/bin/python" -m pytest -p no:cacheprovider -q tests "$@" ;;
     *) echo "usage: $0 demo|test|setup" >&2; exit 2 ;;
 esac

@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
+from kernel_guest import KernelGuest, missing
 
 from ha_tests.context import RunContext
 from ha_tests.inventory import Inventory
@@ -118,6 +120,53 @@ class NetnsPair:
         return ctx
 
 
+class GuestPair(NetnsPair):
+    """The namespace pair's interface, with side a a guest (over real SSH), b a namespace."""
+
+    def __init__(self, workdir: Path):
+        super().__init__()
+        n = 10 + os.getpid() % 200
+        self.subnet = f"10.232.{n}"
+        self.ns = {"b": f"hat-{self.tag}-gb"}
+        self.dev = {"a": "mgmt0", "b": f"hat{self.tag}g"}
+        self.addr = {"a": f"{self.subnet}.1", "b": f"{self.subnet}.2"}
+        self.guest = KernelGuest(workdir, self.ns["b"], self.dev["b"], self.addr["a"],
+                                 self.addr["b"])
+
+    def up(self) -> GuestPair:
+        self.down()
+        ip("netns", "add", self.ns["b"])
+        ip("-n", self.ns["b"], "link", "set", "lo", "up")
+        try:
+            self.guest.start()
+        except BaseException:
+            self.down()
+            raise
+        self.ctx = self.context()
+        return self
+
+    def down(self) -> None:
+        if getattr(self, "ctx", None) is not None:
+            self.ctx.close()
+        self.guest.stop()
+        ip("netns", "del", self.ns["b"], check=False)
+
+    def run(self, side: str, *argv: str, timeout: float = 10) -> subprocess.CompletedProcess:
+        if side == "b":
+            return super().run(side, *argv, timeout=timeout)
+        result = self.ctx.shell(side).run(list(argv), timeout=timeout)
+        return subprocess.CompletedProcess(list(argv), result.rc, result.stdout, result.stderr)
+
+    def inventory(self) -> Inventory:
+        return Inventory.model_validate({
+            "name": "kernel-guest", "test_target": True, "ssh": self.guest.ssh_settings(),
+            "nodes": [self.guest.node("a")]})
+
+    def context(self) -> RunContext:
+        return RunContext(self.inventory())
+
+
+
 @pytest.fixture
 def pair():
     if os.geteuid() != 0:
@@ -129,6 +178,22 @@ def pair():
         yield made
     finally:
         ctx.close()
+        made.down()
+
+
+@pytest.fixture(scope="module")
+def guest_pair(tmp_path_factory):
+    """A GuestPair for the module: one boot (about 10 s) serves all of its tests."""
+    if os.geteuid() != 0:
+        pytest.skip("a guest with a tap device needs root")
+    lacking = missing()
+    if lacking:
+        pytest.skip(f"the kernel guest needs {', '.join(lacking)} (./bootstrap.sh setup "
+                    "installs them)")
+    made = GuestPair(tmp_path_factory.mktemp("guest")).up()
+    try:
+        yield made
+    finally:
         made.down()
 
 
