@@ -4,7 +4,10 @@ HA stacks are tuned for clean failures; a link that is slow or lossy but alive i
 keepalived flap, Galera stall and RabbitMQ partition. This adds a netem qdisc as the root of
 the interface (egress of the target node) with a handle derived from this run's id, and
 removes it only if it is still that one. A node-side dead-man timer removes it after
-``duration`` seconds without the runner; 100 % loss on the SSH interface is then survivable.
+``duration`` seconds without the runner. On the interface that carries the runner's own SSH
+session the timer adds the qdisc too, once told to go (as block-nic takes its link down):
+with 100 % loss there the reply to a ``tc`` command would never come back, and the runner
+then waits for the timer instead of failing the inject.
 
 Example::
 
@@ -41,6 +44,22 @@ if tc qdisc show dev "$1" root 2>/dev/null | grep -q "^qdisc netem $2: "; then
   tc qdisc del dev "$1" root
 fi
 exit 0
+"""
+
+
+#: prelude of the timer on an SSH-carrying interface: add netem ($1 interface, $2 handle,
+#: the rest netem's words), then leave $1 $2 for HEAL
+ADD = r"""
+_if=$1; _handle=$2; shift 2
+tc qdisc add dev "$_if" root handle "$_handle:" netem "$@" || exit 1
+set -- "$_if" "$_handle"
+"""
+
+#: exit 0 when interface $1 holds the node-side address of this very SSH session
+CARRIES_SSH = r"""
+set -- "$1" $SSH_CONNECTION
+[ -n "$4" ] || exit 1
+ip -o addr show dev "$1" 2>/dev/null | grep -qF " $4/"
 """
 
 
@@ -118,8 +137,14 @@ class Netem(Attacker):
         for node in self.nodes:
             shell = self.ctx.shell(node)
             name = self.interface_on(node)
+            carries_ssh = shell.run(script(CARRIES_SSH, name), timeout=10).rc == 0
             self.done[node.name] = {"interface": name, "armed_wall": time.time(),
-                                    "duration": seconds}
+                                    "duration": seconds, "carries_ssh": carries_ssh}
+            if carries_ssh:
+                deadman.arm(shell, KIND, self.ident, seconds, HEAL, name, self.handle,
+                            *self.netem_args(), prelude=deadman.WAIT_FOR_GO + ADD)
+                deadman.go(shell, KIND, self.ident)
+                continue
             deadman.arm(shell, KIND, self.ident, seconds, HEAL, name, self.handle)
             added = shell.run(["tc", "qdisc", "add", "dev", name, "root", "handle",
                                f"{self.handle}:", "netem", *self.netem_args()], timeout=10)
@@ -129,9 +154,28 @@ class Netem(Attacker):
             added.check(f"{node.name}: tc qdisc add ... netem")
             deadman.check_armed(shell, KIND, self.ident, script(HEAL, name, self.handle),
                                 seconds)
+        for node in self.nodes:
+            if self.done[node.name]["carries_ssh"]:
+                self._check_added_by_timer(node)
         return {"netem": " ".join(self.netem_args()), "handle": f"{self.handle}:",
                 "interfaces": {k: v["interface"] for k, v in self.done.items()},
-                "duration": seconds}
+                "duration": seconds,
+                "cuts_ssh": [k for k, v in self.done.items() if v["carries_ssh"]]}
+
+    def _check_added_by_timer(self, node: Node) -> None:
+        """The timer's qdisc is there, if the node can still say so (at 100 % loss it can't)."""
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            try:
+                shown = self._qdiscs(node, timeout=2)
+            except TransportError:
+                return  # the session is cut: the fault is in place, the timer will end it
+            if f"qdisc netem {self.handle}:" in shown:
+                return
+            time.sleep(0.1)
+        raise TransportError(f"{node.name}: the timer did not add netem on "
+                             f"{self.done[node.name]['interface']} (no sch_netem in the "
+                             "kernel? 'modprobe sch_netem' there says)")
 
     def rollback(self) -> dict[str, Any]:
         report = {}

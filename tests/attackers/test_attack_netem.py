@@ -73,6 +73,25 @@ def test_total_loss_heals_itself_without_the_runner(netem_pair):
     attacker.verify()
 
 
+def test_total_loss_on_the_runners_own_ssh_interface_is_injected_and_heals_itself(
+        guest_pair):
+    """The timer adds netem there: the reply to a tc command would be lost with the rest."""
+    attacker = make(guest_pair, interface="ssh", loss_percent=100, duration=4, back_timeout=30)
+    attacker.preflight()
+    try:
+        detail = attacker.inject()
+        assert detail["cuts_ssh"] == ["a"]
+        with pytest.raises(TransportError):  # the runner's own session gets no answer
+            guest_pair.ctx.shell("a").run(["true"], timeout=2)
+        attacker.rollback()  # waits for the node's timer, then checks over SSH again
+        attacker.verify()
+    finally:
+        guest_pair.run("a", "tc", "qdisc", "del", "dev", "ctl0", "root")
+    assert "netem" not in guest_pair.run("a", "tc", "qdisc", "show", "dev", "ctl0").stdout
+    assert deadman.tagged_pids(guest_pair.ctx.shell("a"), "netem.deadman",
+                               attacker.ident) == []
+
+
 def test_a_kernel_without_netem_is_reported_and_leaves_nothing(pair):
     attacker = make(pair, delay_ms=10, duration=30)
     try:
