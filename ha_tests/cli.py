@@ -349,9 +349,12 @@ def cmd_heal(args) -> int:
         print(f"nothing to heal (ledger: {ledger.directory})")
         return ExitCode.PASS
     for result in results:
-        state = "healed" if result["ok"] else f"FAILED: {result.get('error')}"
-        print(f"{result.get('scenario', '?')}/{result['attacker']} on "
-              f"{','.join(result.get('nodes', []))}: {state}")
+        undo = result.get("kind") == "operation-undo"
+        state = ("undone" if undo else "healed") if result["ok"] else \
+            f"FAILED: {result.get('error')}"
+        where = f" on {','.join(result['nodes'])}" if result.get("nodes") else ""
+        print(f"{result.get('scenario', '?')}/{result['attacker']}{' (undo)' if undo else ''}"
+              f"{where}: {state}")
     return ExitCode.PASS if all(r["ok"] for r in results) else ExitCode.ROLLBACK_FAILED
 
 

@@ -4,6 +4,10 @@ An entry is written (and fsynced) *before* a fault is injected and removed only 
 final heal was verified. ``ha-tests heal`` and the start of every run read the entries whose
 runner is gone and heal them again, idempotently. Entries never hold secrets: the inventory is
 referenced by path and re-read when healing.
+
+An operation with an ``undo`` (a server it booted, a flavor it made) has an entry of kind
+``operation-undo`` from before it runs until its undo ran, with the variables the undo may
+need; a heal runs that undo once.
 """
 
 from __future__ import annotations
@@ -36,10 +40,22 @@ def _process_start(pid: int) -> str | None:
         return None
 
 
+KIND_UNDO = "operation-undo"
+
+
 @dataclass
 class LedgerEntry:
     path: Path
     data: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        """The attacker's name, or the operation's for an undo entry."""
+        return str(self.data.get("attacker") or self.data.get("operation") or "?")
+
+    @property
+    def is_undo(self) -> bool:
+        return self.data.get("kind") == KIND_UNDO
 
     @property
     def owner_alive(self) -> bool:
@@ -74,6 +90,20 @@ class Ledger:
             "run_id": self.run_id, "scenario": scenario, "attacker": attacker,
             "type": plugin_type, "params": params, "nodes": nodes,
             "inventory_file": inventory_file, "state": {}, "created": time.time(),
+            "pid": os.getpid(), "pid_start": _process_start(os.getpid()),
+        })
+        return path
+
+    def record_undo(self, *, scenario: str, operation: str, plugin_type: str, params: dict,
+                    nodes: list[str], inventory_file: str | None, timeout: float,
+                    iteration: int, variables: dict[str, str]) -> Path:
+        """Written before an operation with an undo runs; its state is the variables."""
+        path = self.directory / f"{self.run_id}-op-{operation}-{iteration}.json"
+        self._write(path, {
+            "run_id": self.run_id, "kind": KIND_UNDO, "scenario": scenario,
+            "operation": operation, "type": plugin_type, "params": params, "nodes": nodes,
+            "inventory_file": inventory_file, "timeout": timeout, "iteration": iteration,
+            "state": {"variables": variables}, "created": time.time(),
             "pid": os.getpid(), "pid_start": _process_start(os.getpid()),
         })
         return path

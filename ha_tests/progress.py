@@ -46,7 +46,12 @@ class Progress:
         self._write(f"{self._stamp()} {'':<10} {text}")
 
     def alarm(self, text: str) -> None:
-        self._write(f"{self._stamp()} !!! {text}")
+        """Something a person must act on: shown even when quiet."""
+        quiet, self.quiet = self.quiet, False
+        try:
+            self._write(f"{self._stamp()} !!! {text}")
+        finally:
+            self.quiet = quiet
 
     def live(self, loops: list, elapsed: float) -> None:
         if self.quiet:

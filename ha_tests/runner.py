@@ -154,7 +154,10 @@ class ScenarioRunner:
             nodes = targets.get(use.target, []) if use.target else []
             operations.append((use, use.cls(use.name, use.params, nodes, ctx,
                                             timeout=use.spec.timeout)))  # type: ignore
-        self.operations = OperationSteps(operations, ctx.events, self.progress)  # type: ignore
+        self.operations = OperationSteps(
+            operations, ctx.events, self.progress,  # type: ignore[arg-type]
+            ledger=self.ledger, scenario=self.scenario.name,
+            inventory_file=self.inventory.source_file)
 
     def _missing_requirements(self) -> list[str]:
         return [r for r in self.scenario.model.requires if r not in self.inventory.services]
@@ -351,12 +354,15 @@ class ScenarioRunner:
         self.progress.start(self.scenario)
         with _SignalGuard(self.progress) as guard:
             try:
-                from ha_tests.heal import heal_orphans
+                from ha_tests.heal import blocks_runs, heal_orphans
 
                 leftovers = heal_orphans(self.ledger, self.inventory, self.progress)
                 if leftovers:
                     events.emit("ledger-heal", results=leftovers)
-                    if not all(r["ok"] for r in leftovers):
+                    for failed in (r for r in leftovers if not r["ok"]):
+                        self.progress.alarm(f"left by an earlier run: {failed['attacker']}: "
+                                            f"{failed.get('error')}")
+                    if any(blocks_runs(r) for r in leftovers):
                         raise PreflightError("faults left by an earlier run could not be "
                                              "healed; run 'ha-tests heal' and check the nodes")
                 missing = self._missing_requirements()

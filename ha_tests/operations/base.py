@@ -92,6 +92,11 @@ class Operation(abc.ABC):
         """Take back what ``run`` made; None when there is nothing to take back."""
         return None
 
+    @property
+    def has_undo(self) -> bool:
+        """Whether ``undo`` may take something back (then the fault ledger records it)."""
+        return type(self).undo is not Operation.undo
+
     def describe(self) -> str:
         where = ", ".join(n.name for n in self.nodes)
         return self.name + (f" on {where}" if where else "")
@@ -115,6 +120,10 @@ class CommandAndUndo(Operation):
     def undo(self, variables: dict[str, str]) -> OperationResult | None:
         undo = self.params.undo  # type: ignore[attr-defined]
         return None if undo is None else self.call(undo, variables)
+
+    @property
+    def has_undo(self) -> bool:
+        return self.params.undo is not None  # type: ignore[attr-defined]
 
     def describe(self) -> str:
         where = f" on {self.nodes[0].name}" if self.nodes else ""

@@ -2,12 +2,15 @@
 
 Kept out of the runner so the runner only says *when* ("after-inject"); what an operation's
 record holds, how ``expect:`` and ``sets:`` read its output and that every operation that
-ran is undone (newest first, on every exit path) live here.
+ran is undone (newest first, on every exit path) live here. An operation with an undo is in
+the ledger from before it runs until its undo ran, so ``ha-tests heal`` can undo what a
+runner killed with -9 left.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ha_tests.errors import HaTestsError, Interrupted
@@ -15,6 +18,7 @@ from ha_tests.operations.base import Operation, OperationResult
 
 if TYPE_CHECKING:
     from ha_tests.events import EventLog
+    from ha_tests.ledger import Ledger
     from ha_tests.progress import Progress
     from ha_tests.scenario import PluginUse
 
@@ -37,13 +41,16 @@ def read_output(output: str, key: str) -> str | None:
 
 class OperationSteps:
     def __init__(self, uses_and_operations: list[tuple[PluginUse, Operation]],
-                 events: EventLog, progress: Progress):
+                 events: EventLog, progress: Progress, *, ledger: Ledger | None = None,
+                 scenario: str = "", inventory_file: str | None = None):
         self.items = uses_and_operations
         self.events = events
         self.progress = progress
+        self.ledger, self.scenario, self.inventory_file = ledger, scenario, inventory_file
         self.variables: dict[str, str] = {}
         self.records: list[dict[str, Any]] = []
         self._done: list[tuple[PluginUse, Operation, int]] = []
+        self._ledger_paths: dict[tuple[str, int], Path] = {}
 
     def preflight(self) -> None:
         for _use, operation in self.items:
@@ -57,10 +64,16 @@ class OperationSteps:
     def _run_one(self, use: PluginUse, operation: Operation, iteration: int) -> None:
         spec: Any = use.spec
         self.progress.phase("operate", operation.describe())
+        if self.ledger is not None and operation.has_undo:
+            self._ledger_paths[(use.name, iteration)] = self.ledger.record_undo(
+                scenario=self.scenario, operation=use.name, plugin_type=use.type,
+                params=operation.params.model_dump(mode="json"),
+                nodes=[n.name for n in operation.nodes], inventory_file=self.inventory_file,
+                timeout=operation.timeout, iteration=iteration, variables=dict(self.variables))
         started = time.monotonic()
+        self._done.append((use, operation, iteration))
         result = _guarded(lambda: operation.run(self.variables))
         took = time.monotonic() - started
-        self._done.append((use, operation, iteration))
         record: dict[str, Any] = {"operation": use.name, "type": use.type, "at": spec.at,
                                   "iteration": iteration, "gate": spec.gate,
                                   "ok": result.ok, "took": round(took, 3),
@@ -81,6 +94,9 @@ class OperationSteps:
                 self.variables[name] = value
                 record.setdefault("set", {})[name] = value
         self.records.append(record)
+        path = self._ledger_paths.get((use.name, iteration))
+        if path is not None and self.ledger is not None:
+            self.ledger.update_state(path, {"variables": dict(self.variables)})
         self.events.emit("operation", **{k: v for k, v in record.items() if k != "output"},
                          output=record["output"][-500:])
         verdict = "ok" if record["ok"] else f"FAILED: {record.get('error', '')}"
@@ -92,6 +108,9 @@ class OperationSteps:
             use, operation, _ = self._done.pop()
             started = time.monotonic()
             result = _guarded(lambda op=operation: op.undo(self.variables))
+            path = self._ledger_paths.pop((use.name, iteration), None)
+            if path is not None and self.ledger is not None:
+                self.ledger.clear(path)  # tried: a failed undo is this run's to report
             if result is None:
                 continue
             self.progress.phase("undo", f"{use.name}: " + ("ok" if result.ok else "FAILED"))

@@ -8,9 +8,11 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
+from pathlib import Path
 
-from local_target import answers
+from local_target import answers, scenario_text
 
 from ha_tests.events import read_events
 from ha_tests.ledger import Ledger
@@ -81,3 +83,65 @@ def test_a_live_runners_entries_are_not_touched(tmp_path, monkeypatch):
     ledger.record(scenario="s", attacker="a", plugin_type="kill-process", params={},
                   nodes=["n"], inventory_file=None)
     assert ledger.entries() and ledger.orphans() == []  # we (the writer) are alive
+
+
+def operation_scenario(tmp_path, web, marker, hold=60.0) -> Path:
+    """kill-web held for a minute, with an operation (on the runner) that makes ``marker``
+    before the fault; its undo, which needs the variable the operation set, removes it."""
+    text = scenario_text(web.port, hold=hold)
+    text += textwrap.dedent(f"""\
+        operations:
+          - type: command
+            name: make-marker
+            at: before-inject
+            command: touch {marker} && echo {marker}
+            sets: {{made: all}}
+            undo: rm @made
+        """)
+    path = tmp_path / "with-operation.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_kill_9_after_an_operation_then_heal_runs_its_undo(web, inventory_file, tmp_path):
+    marker = tmp_path / "made-by-the-operation"
+    results = tmp_path / "results"
+    proc = start_runner(operation_scenario(tmp_path, web, marker), inventory_file, results)
+    wait_for_event(results, lambda e: e.get("action") == "injected")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert marker.exists()  # made, and never undone by the dead runner
+
+    undo = [e for e in Ledger().entries() if e.is_undo]
+    assert len(undo) == 1 and undo[0].data["state"]["variables"] == {"made": str(marker)}
+    heal = subprocess.run([sys.executable, "-m", "ha_tests.cli", "heal"], capture_output=True,
+                          text=True, timeout=60)
+    assert heal.returncode == 0, heal.stdout + heal.stderr
+    assert "make-marker (undo): undone" in heal.stdout
+    assert not marker.exists()
+    assert Ledger().entries() == []
+
+
+def test_a_failed_undo_left_by_a_dead_runner_is_reported_and_does_not_block_runs(
+        web, inventory_file, tmp_path):
+    marker = tmp_path / "made-by-the-operation"
+    results = tmp_path / "results"
+    proc = start_runner(operation_scenario(tmp_path, web, marker), inventory_file, results)
+    wait_for_event(results, lambda e: e.get("action") == "injected")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    marker.unlink()  # someone cleaned up by hand: the undo (rm) now fails
+
+    rerun = subprocess.run([sys.executable, "-m", "ha_tests.cli", "run",
+                            str(operation_scenario(tmp_path, web, tmp_path / "second", hold=0.0)),
+                            "-i", str(inventory_file), "-r", str(tmp_path / "again"), "-q"],
+                           capture_output=True, text=True, timeout=180)
+    events = read_events(next((tmp_path / "again").glob("*/events.jsonl")))
+    healed = next(e for e in events if e["kind"] == "ledger-heal")["results"]
+    undo = next(r for r in healed if r.get("kind") == "operation-undo")
+    assert not undo["ok"] and "undo failed" in undo["error"]
+    assert "left by an earlier run: make-marker" in rerun.stderr + rerun.stdout
+    summary = json.loads(next((tmp_path / "again").glob("*/summary.json")).read_text())
+    assert summary["status"] == "pass", rerun.stdout + rerun.stderr
+    assert not (tmp_path / "second").exists()  # the second run's own undo ran
+    assert Ledger().entries() == []
