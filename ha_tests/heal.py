@@ -68,7 +68,10 @@ def heal_orphans(ledger: Ledger, inventory: Inventory | None = None,
                  progress=None) -> list[dict[str, Any]]:
     """Heal every orphan of this inventory (or, with none given, each with its own)."""
     results = []
-    for entry in ledger.orphans():
+    # faults first (an undo may need the cloud whole again), then undos, newest first
+    orphans = sorted(ledger.orphans(), key=lambda e: (e.is_undo, -float(
+        e.data.get("created") or 0) if e.is_undo else 0))
+    for entry in orphans:
         source = entry.data.get("inventory_file")
         if inventory is not None and source != inventory.source_file:
             continue

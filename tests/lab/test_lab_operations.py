@@ -8,8 +8,11 @@ victim over SSH. The test asks keystone itself whether the user exists afterward
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 
 import openstack
@@ -106,3 +109,30 @@ def test_a_failed_check_fails_the_run_and_the_undo_still_runs(lab, tmp_path):
     assert any(f.startswith("operation user-is-there: check failed: eq 'somebody-else'")
                for f in summary["sla_failures"]), summary["sla_failures"]
     assert not keystone_has_user(lab, user)
+
+
+def test_a_runner_killed_after_the_operation_leaves_its_undo_to_heal(lab, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.setenv("HA_TESTS_STATE_DIR", str(tmp_path / "state"))
+    user = f"ha-tests-op-{uuid.uuid4().hex[:8]}"
+    path = tmp_path / "operations.yaml"
+    path.write_text(SCENARIO.format(user=user, expected=user))
+    results = tmp_path / "results"
+    proc = subprocess.Popen([sys.executable, "-m", "ha_tests.cli", "run", str(path),
+                             "-i", str(lab.inventory_path), "-r", str(results), "-q"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not any(e.get("operation") == "create-user" and e["kind"] == "operation"
+                  for log in results.glob("*/events.jsonl") for e in read_events(log)):
+        assert proc.poll() is None and time.monotonic() < deadline, "create-user never ran"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)  # before the undo: only the ledger remembers the user
+    proc.wait(timeout=10)
+    assert keystone_has_user(lab, user)
+
+    heal = subprocess.run([sys.executable, "-m", "ha_tests.cli", "heal", "-i",
+                           str(lab.inventory_path)], capture_output=True, text=True,
+                          timeout=300)
+    assert heal.returncode == 0, heal.stdout + heal.stderr
+    assert "create-user (undo): undone" in heal.stdout, heal.stdout
+    assert not keystone_has_user(lab, user), "heal did not run the undo"
