@@ -188,6 +188,11 @@ def format_summary(summary: dict[str, Any]) -> str:
                          sla])
     if rows:
         out.append(format_table(rows, header))
+    for name, monitor in summary.get("monitors", {}).items():
+        for iteration in monitor["iterations"]:
+            for reason, count in (iteration.get("failures") or {}).items():
+                out.append(f"  {name} (iter {iteration['iteration']}): {count} failed: "
+                           f"{reason}")
     for failure in summary.get("sla_failures", []):
         out.append(f"  SLA: {failure}")
     for entry in summary.get("rollback", []):

@@ -440,7 +440,8 @@ class ScenarioRunner:
                 entry = monitors_out.setdefault(use.name, {"type": use.type, "gate": gate,
                                                            "sla": limits, "iterations": []})
                 entry["iterations"].append({"iteration": index, "metrics": metrics.to_dict(),
-                                            "verdicts": verdicts, "missed_ticks": loop.missed})
+                                            "verdicts": verdicts, "missed_ticks": loop.missed,
+                                            "failures": dict(loop.failures.most_common())})
                 for verdict in verdicts:
                     if not verdict["pass"]:
                         broken.append(f"{use.name}: {verdict['message']}")

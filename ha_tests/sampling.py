@@ -7,8 +7,10 @@ as a timeout at start + timeout) and never stalls the monitor or the run.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from ha_tests.events import EventLog
@@ -16,6 +18,19 @@ from ha_tests.metrics import Sample
 from ha_tests.monitors.base import Monitor, ProbeResult
 
 MAX_HUNG_PROBES = 32
+_NUMBER = re.compile(r"\b\d+(\.\d+)?\b")
+_ID = re.compile(r"\b[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\b|"
+                 r"\b[0-9a-f]{32}\b")
+
+
+def failure_reason(status: str, detail: dict) -> str:
+    """Why a sample failed, in words that group alike failures: the monitor's own ``reason``
+    if it gives one, else its error's first line with numbers and IDs made generic."""
+    reason = detail.get("reason")
+    if not reason:
+        text = str(detail.get("error") or status).strip().splitlines()
+        reason = _NUMBER.sub("N", _ID.sub("<id>", text[0] if text else status))
+    return str(reason)[:120]
 
 
 @dataclass
@@ -34,6 +49,8 @@ class SamplingLoop:
         self.events = events
         self.iteration = iteration
         self.samples: list[Sample] = []
+        #: how many failed samples failed for each reason (failure_reason)
+        self.failures: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._in_flight: list[_InFlight] = []
         self._stop = threading.Event()
@@ -153,6 +170,8 @@ class SamplingLoop:
                 return  # already recorded as a timeout; a late answer changes nothing
             entry.done = True
             self.samples.append(sample)
+            if not sample.ok:
+                self.failures[failure_reason(sample.status, detail or {})] += 1
             self._in_flight = [p for p in self._in_flight if not p.done]
         if self.events is not None:
             fields = {"monitor": self.monitor.name, "iteration": self.iteration,

@@ -23,7 +23,9 @@ class ProbeResult:
     ok: bool
     #: seconds the operation itself took, when the probe can tell (else the runner's timing)
     latency: float | None = None
-    #: small JSON-able facts for the record (HTTP status, PIDs seen, error text)
+    #: small JSON-able facts for the record (HTTP status, PIDs seen, error text); on a
+    #: failure, ``reason`` (optional) names its kind so the summary can count alike ones
+    #: (else the ``error`` text, with numbers and IDs made generic, is the reason)
     detail: dict[str, Any] = field(default_factory=dict)
 
 

@@ -86,7 +86,7 @@ def gap_section(records: list[RunRecord]) -> str:
 def _monitor_table(summary: dict[str, Any]) -> str:
     head = "".join(f"<th>{h}</th>" for h in ("monitor", "type", "gate", "iteration",
                                             *(label for _, label in MEASURES), "samples",
-                                            "failed"))
+                                            "failed", "why"))
     rows = []
     for name, monitor in summary.get("monitors", {}).items():
         for iteration in monitor.get("iterations", []):
@@ -95,7 +95,9 @@ def _monitor_table(summary: dict[str, Any]) -> str:
                      iteration.get("iteration", 0)]
             cells += [_bounded(metrics.get(key), percent=key == "availability")
                       for key, _ in MEASURES]
-            cells += [metrics.get("sample_count", "-"), metrics.get("error_count", "-")]
+            cells += [metrics.get("sample_count", "-"), metrics.get("error_count", "-"),
+                      "; ".join(f"{n} × {why}" for why, n in
+                                (iteration.get("failures") or {}).items()) or "-"]
             rows.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
     if not rows:
         return "<p class='muted'>no monitor results</p>"

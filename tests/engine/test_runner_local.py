@@ -50,6 +50,9 @@ def test_kill_is_real_outage_is_measured_and_service_restarted(web, inventory, s
     assert web_metrics["outage_count"] >= 1
     assert web_metrics["recovery_time"]["lo"] <= web_metrics["recovery_time"]["hi"]
     assert web_metrics["longest_outage"]["value"] > 0
+    # why the samples failed, counted: the server's port refused connections
+    failures = outcome.summary["monitors"]["web"]["iterations"][0]["failures"]
+    assert failures.get("Connection refused", 0) >= 1, failures
     rollback = outcome.summary["rollback"][0]
     assert rollback["ok"] and rollback["detail"]["restarted_by_rollback"] == ["local"]
 

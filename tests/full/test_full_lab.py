@@ -289,6 +289,34 @@ def test_yardsticks_general_ha_operation_cases(full_lab, cloud, tmp_path, number
     assert undo["ok"] and cloud.compute.find_server(name) is None  # the rollback deleted it
 
 
+def test_yardsticks_tc052_blocks_io_and_its_flavor_operation_is_checked_and_undone(
+        full_lab, cloud, tmp_path):
+    """tc052 unchanged: block-io on node1 (a controller) while 'openstack flavor list' is
+    watched; a flavor is created, found by the checker, and deleted by the rollback."""
+    corpus = Path(__file__).resolve().parents[2] / ".." / "shared" / "yardstick"
+    if not corpus.is_dir():
+        pytest.skip(f"Yardstick's corpus is not at {corpus.resolve()}")
+    results = tmp_path / "results"
+    proc = subprocess.run([sys.executable, "-m", "ha_tests.cli", "yardstick", "run", str(
+        corpus / "testcases" / "opnfv_yardstick_tc052.yaml"),
+        "--pod", str(full_lab.pod_yaml_path), "-i", str(full_lab.inventory_path),
+        "-r", str(results)], capture_output=True, text=True, timeout=900)
+    output = proc.stdout[-5000:] + proc.stderr[-3000:]
+    (summary_path,) = results.glob("*/summary.json")
+    summary = json.loads(summary_path.read_text())
+    assert proc.returncode == 0 and summary["status"] == "pass", output
+    log = [json.loads(line) for line in (summary_path.parent / "events.jsonl").read_text()
+           .splitlines()]
+    injected = next(e for e in log if e.get("action") == "injected")
+    (on_node,) = injected["detail"]["nodes"].values()
+    assert on_node["writers"] == 4 and on_node["leader"], output  # the writers ran there
+    records = {r["operation"]: r for r in summary["operations"]}
+    assert set(records) == {"create-flavor", "check-flavor"}, records
+    assert records["create-flavor"]["ok"] and records["check-flavor"]["ok"], records
+    assert records["create-flavor"]["undo"]["ok"]
+    assert cloud.compute.find_flavor("test-001") is None  # the rollback deleted it
+
+
 def test_a_forced_down_service_is_announced_on_the_bus(full_lab, cloud):
     """service-notifications hears Nova's service.update when an operator (or a fault
     manager) forces a compute service down, and again when it is lifted."""

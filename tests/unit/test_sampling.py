@@ -6,7 +6,7 @@ import threading
 import time
 
 from ha_tests.monitors.base import Monitor, ProbeResult
-from ha_tests.sampling import SamplingLoop
+from ha_tests.sampling import SamplingLoop, failure_reason
 
 
 class SlowThenFast(Monitor):
@@ -110,3 +110,34 @@ def test_recovery_waits_for_a_slow_failure_that_started_earlier():
     assert sum(1 for s in samples if s.ok and s.start >= failed[0].end) >= 3
     windows = outage_windows(samples)
     assert len(windows) == 1 and not windows[0].open
+
+
+def test_failures_are_counted_by_reason_alike_ones_together():
+    assert failure_reason("fail", {"error": "server still BUILD after 25.3 s"}) == \
+        "server still BUILD after N s"
+    assert failure_reason("fail", {"error": "No Server found for "
+                                            "6f1c2a9e-8d3b-4c1f-9a2e-0b1c2d3e4f5a"}) == \
+        "No Server found for <id>"
+    assert failure_reason("fail", {"reason": "server still BUILD at the deadline",
+                                   "error": "x"}) == "server still BUILD at the deadline"
+    assert failure_reason("timeout", {}) == "timeout"
+
+    class Alternating(Monitor):
+        def __init__(self):
+            super().__init__("m", None, [], None, timeout=0.5)
+            self.calls = 0
+
+        def probe(self) -> ProbeResult:
+            self.calls += 1
+            if self.calls % 3 == 0:
+                return ProbeResult(True)
+            if self.calls % 3 == 1:
+                return ProbeResult(False, detail={"error": f"HTTP 503 after {self.calls} ms"})
+            raise ConnectionRefusedError(111, "Connection refused")
+
+    loop = SamplingLoop(Alternating(), interval=0.02, events=None)
+    run_for(loop, 0.5)
+    failed = [s for s in loop.snapshot() if not s.ok]
+    assert set(loop.failures) == {"HTTP N after N ms",
+                                  "ConnectionRefusedError: [Errno N] Connection refused"}
+    assert sum(loop.failures.values()) == len(failed) > 0
