@@ -23,7 +23,7 @@ import subprocess
 import time
 from pathlib import Path
 
-#: where the kernel package is unpacked between runs (re-fetched when missing)
+#: where bootstrap.sh unpacks the kernel package (once; the tests only read it)
 CACHE = Path(os.environ.get("HA_TESTS_GUEST_KERNEL_CACHE",
                             "/var/cache/ha-tests/guest-kernel"))
 #: what the guest loads before its root is mounted; dependencies come from modules.dep
