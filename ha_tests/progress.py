@@ -23,8 +23,10 @@ class Progress:
         self._live_shown = False
 
     def _write(self, text: str) -> None:
-        if self.quiet:
-            return
+        if not self.quiet:
+            self._show(text)
+
+    def _show(self, text: str) -> None:
         if self._live_shown and self.tty:
             self.stream.write("\r\033[K")
             self._live_shown = False
@@ -47,11 +49,7 @@ class Progress:
 
     def alarm(self, text: str) -> None:
         """Something a person must act on: shown even when quiet."""
-        quiet, self.quiet = self.quiet, False
-        try:
-            self._write(f"{self._stamp()} !!! {text}")
-        finally:
-            self.quiet = quiet
+        self._show(f"{self._stamp()} !!! {text}")
 
     def live(self, loops: list, elapsed: float) -> None:
         if self.quiet:

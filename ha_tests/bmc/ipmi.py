@@ -104,7 +104,8 @@ class IpmiBmc(Bmc):
         try:
             response = _run_one_at_a_time((self.host, self.port), call, timeout)
         except TimeoutError as error:
-            raise BmcTimeout(self.address, f"no answer within {timeout:g}s{error}") from None
+            why = f" ({error})" if str(error) else ""
+            raise BmcTimeout(self.address, f"no answer within {timeout:g}s{why}") from None
         except pyghmi_exceptions.IpmiException as error:
             raise self._error_from(str(error.args[0]) if error.args and error.args[0]
                                    else "no answer (session could not be set up)") from None
@@ -185,7 +186,7 @@ def _run_one_at_a_time(bmc: tuple[str, int], call: Callable[[], T], timeout: flo
     if earlier is not None and earlier.is_alive():
         earlier.join(max(0.0, deadline - time.monotonic()))
         if earlier.is_alive():
-            raise TimeoutError(" (an earlier call to it is still unanswered)")
+            raise TimeoutError("an earlier call to it is still unanswered")
     outcome: dict[str, Any] = {}
 
     def runner() -> None:
@@ -200,7 +201,7 @@ def _run_one_at_a_time(bmc: tuple[str, int], call: Callable[[], T], timeout: flo
     thread.start()
     thread.join(max(0.0, deadline - time.monotonic()))
     if thread.is_alive():
-        raise TimeoutError("")
+        raise TimeoutError
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]

@@ -86,14 +86,13 @@ class ResourceCycleMonitor(Monitor):
         took = time.monotonic() - started
         detail["status"] = status
         detail.update(self.facts(resource, took, status == self.ready))
-        if status != self.ready and "error" not in detail:
-            detail["error"] = (f"{self.kind} {status} after {took:.1f} s" if status ==
-                               self.failed else f"still {status} after {took:.1f} s")
         if status == self.failed:
+            detail.setdefault("error", f"{self.kind} {status} after {took:.1f} s")
             detail["reason"] = f"{self.kind} went {status}"
         elif status != self.ready:
             # accepted, then nothing: a request lost on the way (a killed scheduler or
             # conductor had taken it), or one too slow for the probe's timeout
+            detail.setdefault("error", f"still {status} after {took:.1f} s")
             detail["reason"] = f"{self.kind} still {status} at the deadline (lost or slow)"
         self._delete(resource.id, detail)
         return ProbeResult(status == self.ready, took, detail)

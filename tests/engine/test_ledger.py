@@ -103,13 +103,20 @@ def operation_scenario(tmp_path, web, marker, hold=60.0) -> Path:
     return path
 
 
-def test_kill_9_after_an_operation_then_heal_runs_its_undo(web, inventory_file, tmp_path):
+def killed_after_the_operation(web, inventory_file, tmp_path) -> Path:
+    """Run operation_scenario and kill -9 the runner once the fault is in; the marker the
+    operation made is returned."""
     marker = tmp_path / "made-by-the-operation"
     results = tmp_path / "results"
     proc = start_runner(operation_scenario(tmp_path, web, marker), inventory_file, results)
     wait_for_event(results, lambda e: e.get("action") == "injected")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
+    return marker
+
+
+def test_kill_9_after_an_operation_then_heal_runs_its_undo(web, inventory_file, tmp_path):
+    marker = killed_after_the_operation(web, inventory_file, tmp_path)
     assert marker.exists()  # made, and never undone by the dead runner
 
     undo = [e for e in Ledger().entries() if e.is_undo]
@@ -124,12 +131,7 @@ def test_kill_9_after_an_operation_then_heal_runs_its_undo(web, inventory_file, 
 
 def test_a_failed_undo_left_by_a_dead_runner_is_reported_and_does_not_block_runs(
         web, inventory_file, tmp_path):
-    marker = tmp_path / "made-by-the-operation"
-    results = tmp_path / "results"
-    proc = start_runner(operation_scenario(tmp_path, web, marker), inventory_file, results)
-    wait_for_event(results, lambda e: e.get("action") == "injected")
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
+    marker = killed_after_the_operation(web, inventory_file, tmp_path)
     marker.unlink()  # someone cleaned up by hand: the undo (rm) now fails
 
     rerun = subprocess.run([sys.executable, "-m", "ha_tests.cli", "run",

@@ -257,21 +257,16 @@ def test_yardsticks_own_cases_run_against_the_full_labs_pod(full_lab, tmp_path):
     assert "no orchestration service" in proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("number,process", [("088", "nova-scheduler"),
-                                             ("089", "nova-conductor")])
-def test_yardsticks_general_ha_operation_cases(full_lab, cloud, tmp_path, number, process):
-    """tc088/tc089 unchanged: kill the process, then the operation boots a server (on the
-    lab's image and flavor, and network "none": the lab has no Neutron, given as Yardstick
-    task-args) and its rollback deletes it."""
+def passed_yardstick_case(full_lab, number: str, tmp_path, *args: str):
+    """Run Yardstick's tcNUMBER unchanged against the full lab; it must pass. Returns its
+    summary, its events and the tail of its output."""
     corpus = Path(__file__).resolve().parents[2] / ".." / "shared" / "yardstick"
     if not corpus.is_dir():
         pytest.skip(f"Yardstick's corpus is not at {corpus.resolve()}")
-    name = f"tc{number}"
     results = tmp_path / "results"
     proc = subprocess.run([sys.executable, "-m", "ha_tests.cli", "yardstick", "run", str(
         corpus / "testcases" / f"opnfv_yardstick_tc{number}.yaml"),
-        "--pod", str(full_lab.pod_yaml_path), "-i", str(full_lab.inventory_path),
-        "--task-args", json.dumps({"inst_param": f"{name} lab-guest {FLAVOR} none"}),
+        "--pod", str(full_lab.pod_yaml_path), "-i", str(full_lab.inventory_path), *args,
         "-r", str(results)], capture_output=True, text=True, timeout=900)
     output = proc.stdout[-5000:] + proc.stderr[-3000:]
     (summary_path,) = results.glob("*/summary.json")
@@ -279,6 +274,19 @@ def test_yardsticks_general_ha_operation_cases(full_lab, cloud, tmp_path, number
     assert proc.returncode == 0 and summary["status"] == "pass", output
     log = [json.loads(line) for line in (summary_path.parent / "events.jsonl").read_text()
            .splitlines()]
+    return summary, log, output
+
+
+@pytest.mark.parametrize("number,process", [("088", "nova-scheduler"),
+                                             ("089", "nova-conductor")])
+def test_yardsticks_general_ha_operation_cases(full_lab, cloud, tmp_path, number, process):
+    """tc088/tc089 unchanged: kill the process, then the operation boots a server (on the
+    lab's image and flavor, and network "none": the lab has no Neutron, given as Yardstick
+    task-args) and its rollback deletes it."""
+    name = f"tc{number}"
+    summary, log, output = passed_yardstick_case(
+        full_lab, number, tmp_path,
+        "--task-args", json.dumps({"inst_param": f"{name} lab-guest {FLAVOR} none"}))
     injected = next(e for e in log if e.get("action") == "injected")
     assert injected["detail"]["pids"], f"{process} was not killed"
     (boot,) = [e for e in log if e["kind"] == "operation"]
@@ -293,20 +301,7 @@ def test_yardsticks_tc052_blocks_io_and_its_flavor_operation_is_checked_and_undo
         full_lab, cloud, tmp_path):
     """tc052 unchanged: block-io on node1 (a controller) while 'openstack flavor list' is
     watched; a flavor is created, found by the checker, and deleted by the rollback."""
-    corpus = Path(__file__).resolve().parents[2] / ".." / "shared" / "yardstick"
-    if not corpus.is_dir():
-        pytest.skip(f"Yardstick's corpus is not at {corpus.resolve()}")
-    results = tmp_path / "results"
-    proc = subprocess.run([sys.executable, "-m", "ha_tests.cli", "yardstick", "run", str(
-        corpus / "testcases" / "opnfv_yardstick_tc052.yaml"),
-        "--pod", str(full_lab.pod_yaml_path), "-i", str(full_lab.inventory_path),
-        "-r", str(results)], capture_output=True, text=True, timeout=900)
-    output = proc.stdout[-5000:] + proc.stderr[-3000:]
-    (summary_path,) = results.glob("*/summary.json")
-    summary = json.loads(summary_path.read_text())
-    assert proc.returncode == 0 and summary["status"] == "pass", output
-    log = [json.loads(line) for line in (summary_path.parent / "events.jsonl").read_text()
-           .splitlines()]
+    summary, log, output = passed_yardstick_case(full_lab, "052", tmp_path)
     injected = next(e for e in log if e.get("action") == "injected")
     (on_node,) = injected["detail"]["nodes"].values()
     assert on_node["writers"] == 4 and on_node["leader"], output  # the writers ran there
