@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 APT_PACKAGES=(openssh-server openssh-client haproxy keepalived ipmitool iproute2 iptables
               nftables iputils-ping fping procps psmisc python3-venv chromium
               mariadb-server rabbitmq-server
-              qemu-system-x86 busybox-static)  # the last two: netem tests' guest kernel
+              qemu-system-x86 busybox-static kmod)  # the last three: netem tests' guest kernel
 VENV=${HA_TESTS_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
@@ -59,9 +59,12 @@ install_python() {
 # fetched here so that the tests never reach beyond this machine.
 fetch_guest_kernel() {
     local cache=${HA_TESTS_GUEST_KERNEL_CACHE:-/var/cache/ha-tests/guest-kernel}
-    compgen -G "$cache/root/boot/vmlinuz-*" >/dev/null && return 0
+    # a whole fetch only: one stopped part-way is redone (the fetch is atomic)
+    HA_TESTS_GUEST_KERNEL_CACHE=$cache "$VENV/bin/python" tests/attackers/kernel_guest.py check \
+        && return 0
     say "fetching Debian's kernel package for the tests' guest (about 70 MB, once)"
-    "$VENV/bin/python" tests/attackers/kernel_guest.py fetch >/dev/null
+    HA_TESTS_GUEST_KERNEL_CACHE=$cache "$VENV/bin/python" tests/attackers/kernel_guest.py fetch \
+        >/dev/null
 }
 
 case "${1:-}" in

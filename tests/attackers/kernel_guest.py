@@ -20,6 +20,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -77,39 +78,67 @@ def missing() -> list[str]:
     return lacking
 
 
+#: written last by fetch_kernel(), naming the kernel version: a cache without it is partial
+COMPLETE = "complete"
+
+
 def cached_kernel(cache: Path = CACHE) -> tuple[Path, Path] | None:
-    """(vmlinuz, modules dir) of the kernel fetch_kernel() unpacked, if it did."""
-    found = sorted(cache.glob("root/boot/vmlinuz-*"))
-    if not found:
+    """(vmlinuz, modules dir) of a whole fetch, else None: a fetch that stopped part-way
+    (no marker, no modules.dep, a module the guest loads missing) counts as no fetch."""
+    marker = cache / COMPLETE
+    if not marker.is_file():
         return None
-    version = found[-1].name.removeprefix("vmlinuz-")
-    return found[-1], cache / "root/lib/modules" / version
+    version = marker.read_text().strip()
+    vmlinuz = cache / "root/boot" / f"vmlinuz-{version}"
+    modules_dir = cache / "root/lib/modules" / version
+    if not version or not vmlinuz.is_file() or not (modules_dir / "modules.dep").is_file():
+        return None
+    if not all((modules_dir / module).is_file() for module in load_order(modules_dir)):
+        return None
+    return vmlinuz, modules_dir
 
 
 def fetch_kernel(cache: Path = CACHE) -> tuple[Path, Path]:
     """Download and unpack Debian's current amd64 kernel once (bootstrap.sh does it: the
-    tests themselves never reach beyond this machine)."""
-    found = sorted(cache.glob("root/boot/vmlinuz-*"))
-    if not found:
-        cache.mkdir(parents=True, exist_ok=True)
+    tests themselves never reach beyond this machine).
+
+    Atomic: everything is unpacked in a scratch directory beside the cache and renamed into
+    place only when whole, so an interrupted or failed fetch leaves no half-kernel that a
+    later run would take for a fetched one; the next call starts again."""
+    kernel = cached_kernel(cache)
+    if kernel is not None:
+        return kernel
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    for stale in cache.parent.glob(f".{cache.name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{cache.name}.partial-", dir=cache.parent))
+    scratch.chmod(0o755)
+    try:
         depends = subprocess.run(["apt-cache", "depends", "linux-image-amd64"],
                                  capture_output=True, text=True, check=True).stdout
         package = next(line.split(":", 1)[1].strip() for line in depends.splitlines()
                        if line.strip().startswith("Depends: linux-image-"))
-        for old in cache.glob("*.deb"):
-            old.unlink()
-        subprocess.run(["apt-get", "download", "-q", package], cwd=cache, check=True,
+        subprocess.run(["apt-get", "download", "-q", package], cwd=scratch, check=True,
                        capture_output=True)
-        deb = next(cache.glob("*.deb"))
-        shutil.rmtree(cache / "root", ignore_errors=True)
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(cache / "root")], check=True)
+        deb = next(scratch.glob("*.deb"))
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(scratch / "root")], check=True)
         deb.unlink()
-        version = next((cache / "root/lib/modules").iterdir()).name
-        subprocess.run(["depmod", "-b", str(cache / "root"), version], check=True)
-        found = sorted(cache.glob("root/boot/vmlinuz-*"))
-    vmlinuz = found[-1]
-    version = vmlinuz.name.removeprefix("vmlinuz-")
-    return vmlinuz, cache / "root/lib/modules" / version
+        version = next((scratch / "root/lib/modules").iterdir()).name
+        subprocess.run(["depmod", "-b", str(scratch / "root"), version], check=True)
+        (scratch / COMPLETE).write_text(version + "\n")
+        if cached_kernel(scratch) is None:
+            raise OSError(f"the unpacked package {package} lacks what the guest boots from")
+        if cache.exists():
+            old = cache.with_name(f".{cache.name}.partial-old")
+            shutil.rmtree(old, ignore_errors=True)
+            cache.rename(old)
+            shutil.rmtree(old, ignore_errors=True)
+        scratch.rename(cache)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    kernel = cached_kernel(cache)
+    assert kernel is not None
+    return kernel
 
 
 def load_order(modules_dir: Path, wanted=MODULES) -> list[str]:
@@ -300,8 +329,10 @@ class KernelGuest:
 
 if __name__ == "__main__":  # bootstrap.sh: python tests/attackers/kernel_guest.py fetch
     import sys
+    if sys.argv[1:] == ["check"]:  # bootstrap.sh: is a whole kernel already there?
+        sys.exit(0 if cached_kernel() else 1)
     if sys.argv[1:] != ["fetch"]:
-        sys.exit("usage: kernel_guest.py fetch")
+        sys.exit("usage: kernel_guest.py fetch|check")
     try:
         print(fetch_kernel()[0])
     except (subprocess.CalledProcessError, StopIteration, OSError) as error:
