@@ -98,9 +98,9 @@ def cached_kernel(cache: Path = CACHE) -> tuple[Path, Path] | None:
     return vmlinuz, modules_dir
 
 
-def fetch_kernel(cache: Path = CACHE) -> tuple[Path, Path]:
+def fetch_kernel(cache: Path = CACHE, deb: Path | None = None) -> tuple[Path, Path]:
     """Download and unpack Debian's current amd64 kernel once (bootstrap.sh does it: the
-    tests themselves never reach beyond this machine).
+    tests themselves never reach beyond this machine), or unpack a given kernel ``deb``.
 
     Atomic: everything is unpacked in a scratch directory beside the cache and renamed into
     place only when whole, so an interrupted or failed fetch leaves no half-kernel that a
@@ -114,15 +114,12 @@ def fetch_kernel(cache: Path = CACHE) -> tuple[Path, Path]:
     scratch = Path(tempfile.mkdtemp(prefix=f".{cache.name}.partial-", dir=cache.parent))
     scratch.chmod(0o755)
     try:
-        depends = subprocess.run(["apt-cache", "depends", "linux-image-amd64"],
-                                 capture_output=True, text=True, check=True).stdout
-        package = next(line.split(":", 1)[1].strip() for line in depends.splitlines()
-                       if line.strip().startswith("Depends: linux-image-"))
-        subprocess.run(["apt-get", "download", "-q", package], cwd=scratch, check=True,
-                       capture_output=True)
-        deb = next(scratch.glob("*.deb"))
+        if deb is None:
+            deb = _download_kernel_package(scratch)
+        package = deb.name
         subprocess.run(["dpkg-deb", "-x", str(deb), str(scratch / "root")], check=True)
-        deb.unlink()
+        if deb.parent == scratch:
+            deb.unlink()
         version = next((scratch / "root/lib/modules").iterdir()).name
         subprocess.run(["depmod", "-b", str(scratch / "root"), version], check=True)
         (scratch / COMPLETE).write_text(version + "\n")
@@ -139,6 +136,16 @@ def fetch_kernel(cache: Path = CACHE) -> tuple[Path, Path]:
     kernel = cached_kernel(cache)
     assert kernel is not None
     return kernel
+
+
+def _download_kernel_package(into: Path) -> Path:
+    depends = subprocess.run(["apt-cache", "depends", "linux-image-amd64"],
+                             capture_output=True, text=True, check=True).stdout
+    package = next(line.split(":", 1)[1].strip() for line in depends.splitlines()
+                   if line.strip().startswith("Depends: linux-image-"))
+    subprocess.run(["apt-get", "download", "-q", package], cwd=into, check=True,
+                   capture_output=True)
+    return next(into.glob("*.deb"))
 
 
 def load_order(modules_dir: Path, wanted=MODULES) -> list[str]:
@@ -331,9 +338,10 @@ if __name__ == "__main__":  # bootstrap.sh: python tests/attackers/kernel_guest.
     import sys
     if sys.argv[1:] == ["check"]:  # bootstrap.sh: is a whole kernel already there?
         sys.exit(0 if cached_kernel() else 1)
-    if sys.argv[1:] != ["fetch"]:
-        sys.exit("usage: kernel_guest.py fetch|check")
+    if sys.argv[1:2] != ["fetch"] or len(sys.argv) not in (2, 4) or sys.argv[2:3] not in (
+            [], ["--deb"]):
+        sys.exit("usage: kernel_guest.py fetch [--deb KERNEL.deb] | check")
     try:
-        print(fetch_kernel()[0])
+        print(fetch_kernel(deb=Path(sys.argv[3]) if len(sys.argv) == 4 else None)[0])
     except (subprocess.CalledProcessError, StopIteration, OSError) as error:
         sys.exit(f"could not fetch Debian's kernel package into {CACHE}: {error}")
