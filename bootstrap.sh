@@ -71,6 +71,6 @@ case "${1:-}" in
     setup) install_system; install_python; fetch_guest_kernel ;;
     demo)  install_system; install_python; shift; exec "$VENV/bin/ha-tests" demo "$@" ;;
     test)  install_system; install_python; fetch_guest_kernel; shift
-           exec "$VENV/bin/python" -m pytest -p no:cacheprovider -q tests "$@" ;;
+           exec "$VENV/bin/python" -m pytest -p no:cacheprovider -q --durations=30 tests "$@" ;;
     *) echo "usage: $0 demo|test|setup" >&2; exit 2 ;;
 esac
