@@ -143,15 +143,36 @@ def query(prometheus: str, promql: str) -> list:
     return answer["data"]["result"]
 
 
+def dashboard_queries() -> list[tuple[str, str, str]]:
+    """(row, panel, PromQL) of the shipped Grafana dashboard, its variable set to all."""
+    from importlib.resources import files
+
+    data = json.loads(files("ha_tests.report").joinpath(
+        "grafana/ha-tests-dashboard.json").read_text())
+    found, row = [], ""
+    for panel in data["panels"]:
+        if panel["type"] == "row":
+            row = panel["title"]
+            continue
+        for target in panel["targets"]:
+            found.append((row, panel["title"], target["expr"].replace("$scenario", ".*")))
+    return found
+
+
+def live_row(row: str) -> bool:
+    return "in progress" in row
+
+
 @needs_prometheus
 def test_pushed_series_come_back_through_prometheus_query_api(inventory_file, scenario_file,
                                                               tmp_path, pushgateway, prometheus):
     results = tmp_path / "results"
-    proc = ha_tests("run", str(scenario_file()), "-i", str(inventory_file), "-r", str(results),
-                    "-q", "--push", pushgateway)
+    for _ in range(2):  # the second run has a trend against the first
+        proc = ha_tests("run", str(scenario_file()), "-i", str(inventory_file), "-r",
+                        str(results), "-q", "--push", pushgateway)
     assert f"metrics pushed: {pushgateway}" in proc.stderr
-    recovery = the_summary(results)["monitors"]["web"]["iterations"][0]["metrics"][
-        "recovery_time"]
+    last = json.loads(sorted(results.glob("*/summary.json"))[-1].read_text())
+    recovery = last["monitors"]["web"]["iterations"][0]["metrics"]["recovery_time"]
     [series] = wait_for(lambda: query(prometheus, 'ha_tests_recovery_upper_seconds'
                                                   '{monitor="web"}'), "the pushed series")
     assert series["metric"]["job"] == "ha-tests"
@@ -160,6 +181,12 @@ def test_pushed_series_come_back_through_prometheus_query_api(inventory_file, sc
     assert float(series["value"][1]) == pytest.approx(recovery["hi"])
     [verdict] = query(prometheus, 'ha_tests_verdict{ha_tests_verdict="pass"}')
     assert verdict["value"][1] == "1"
+    # every query of the shipped Grafana dashboard is PromQL this Prometheus runs, and each
+    # one over pushed series finds them (the live row's series come from --metrics-port)
+    for row, panel, promql in dashboard_queries():
+        answer = query(prometheus, promql)
+        if not live_row(row):
+            assert answer, f"dashboard panel '{panel}': nothing for {promql}"
 
 
 def test_a_push_that_fails_is_a_warning_with_the_password_masked(inventory_file,
@@ -228,6 +255,12 @@ def test_metrics_port_shows_the_fault_while_it_is_in_force(inventory_file, scena
                   and s.labels["monitor"] == "web"]
     assert sum(web_probes) > 0
     assert injected(scrapes[-1]) in ([0.0], [])  # rolled back (or gone) by the end
+    # the dashboard's live row reads series this endpoint serves
+    served = {s.name for found in during for s in found}
+    for row, panel, promql in dashboard_queries():
+        if live_row(row):
+            names = set(re.findall(r"ha_tests_\w+", promql))
+            assert names <= served, f"dashboard panel '{panel}' reads {names - served}"
     # once the summary is written, the same endpoint serves the headline figures
     finals = [found for found in scrapes
               if any(s.name == "ha_tests_recovery_seconds" for s in found)]
