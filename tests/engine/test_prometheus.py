@@ -103,25 +103,37 @@ def pushgateway(tmp_path):
 
 
 @pytest.fixture
-def prometheus(tmp_path, pushgateway):
-    """A real Prometheus scraping the Pushgateway every second, its data in tmp_path."""
-    port = free_port()
-    config = tmp_path / "prometheus.yml"
-    config.write_text(textwrap.dedent(f"""\
-        global: {{scrape_interval: 1s, evaluation_interval: 1s}}
-        scrape_configs:
-          - job_name: pushgateway
-            honor_labels: true
-            static_configs: [{{targets: ['{pushgateway.removeprefix("http://")}']}}]
-        """))
-    proc = subprocess.Popen([PROMETHEUS, f"--config.file={config}",
-                             f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                             f"--web.listen-address=127.0.0.1:{port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(lambda: answers(port), "Prometheus to listen")
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=30)
+def start_prometheus(tmp_path):
+    """Starts real Prometheus servers scraping one target every second, data in tmp_path."""
+    started = []
+
+    def start(target: str) -> str:
+        port, home = free_port(), tmp_path / f"prometheus-{len(started)}"
+        home.mkdir()
+        config = home / "prometheus.yml"
+        config.write_text(textwrap.dedent(f"""\
+            global: {{scrape_interval: 1s, evaluation_interval: 1s}}
+            scrape_configs:
+              - job_name: ha-tests
+                honor_labels: true
+                static_configs: [{{targets: ['{target}']}}]
+            """))
+        started.append(subprocess.Popen(
+            [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={home / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_for(lambda: answers(port), "Prometheus to listen")
+        return f"http://127.0.0.1:{port}"
+    yield start
+    for proc in started:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture
+def prometheus(start_prometheus, pushgateway):
+    """A real Prometheus scraping the Pushgateway."""
+    return start_prometheus(pushgateway.removeprefix("http://"))
 
 
 def wait_for(condition, what: str, limit: float = 60):
@@ -173,8 +185,9 @@ def test_pushed_series_come_back_through_prometheus_query_api(inventory_file, sc
     assert f"metrics pushed: {pushgateway}" in proc.stderr
     last = json.loads(sorted(results.glob("*/summary.json"))[-1].read_text())
     recovery = last["monitors"]["web"]["iterations"][0]["metrics"]["recovery_time"]
-    [series] = wait_for(lambda: query(prometheus, 'ha_tests_recovery_upper_seconds'
-                                                  '{monitor="web"}'), "the pushed series")
+    # only the second push has a trend: once Prometheus has it, it scraped that push
+    wait_for(lambda: query(prometheus, "ha_tests_recovery_compared_runs"), "the second push")
+    [series] = query(prometheus, 'ha_tests_recovery_upper_seconds{monitor="web"}')
     assert series["metric"]["job"] == "ha-tests"
     assert series["metric"]["inventory"] == "local"
     assert series["metric"]["scenario"] == "kill-web"
@@ -304,3 +317,20 @@ def test_this_run_against_the_last_runs_says_regressed_by_how_much(inventory_fil
     report = ha_tests("report", str(runs[2].parent), "--history", str(results), "--last", "3",
                       "-o", str(tmp_path / "report.html"))
     assert "REGRESSED by" in report.stdout
+
+
+@needs_prometheus
+def test_prometheus_scraping_the_live_endpoint_recorded_the_fault_and_the_outage(
+        inventory_file, scenario_file, tmp_path, start_prometheus):
+    port = free_port()
+    prometheus = start_prometheus(f"127.0.0.1:{port}")  # scrapes the run's endpoint
+    ha_tests("run", str(scenario_file(hold=4.0)), "-i", str(inventory_file), "-r",
+             str(tmp_path / "results"), "-q", "--metrics-port", f"127.0.0.1:{port}")
+    [fault] = query(prometheus, 'max_over_time(ha_tests_fault_injected{scenario="kill-web"}'
+                                '[10m])')
+    assert fault["value"][1] == "1"
+    [web] = query(prometheus, 'min_over_time(ha_tests_monitor_up{monitor="web"}[10m])')
+    assert web["value"][1] == "0"  # the kill was seen while it lasted
+    [probes] = query(prometheus, 'sum(max_over_time(ha_tests_samples_total{monitor="web",'
+                                 'status!="ok"}[10m]))')
+    assert float(probes["value"][1]) > 0
