@@ -164,13 +164,16 @@ def push(url: str, registry: CollectorRegistry, grouping: dict[str, str]) -> Non
     if parts.username is not None:
         user, password = parts.username, parts.password or ""
 
-        def handler(url, method, timeout, headers, data):  # noqa: F811 - the authenticated one
+        def handler(url, method, timeout, headers, data):  # noqa: F811 - with credentials
             return basic_auth_handler(url, method, timeout, headers, data, user, password)
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        parts = parts._replace(netloc=netloc)
+        parts = parts._replace(netloc=_host_port(parts))
     push_to_gateway(urlunsplit(parts), job=JOB, registry=registry, grouping_key=grouping,
                     handler=handler)
+
+
+def _host_port(parts) -> str:
+    host = parts.hostname or ""
+    return f"{host}:{parts.port}" if parts.port else host
 
 
 def public_url(url: str) -> str:
@@ -178,6 +181,4 @@ def public_url(url: str) -> str:
     parts = urlsplit(url if "://" in url else f"http://{url}")
     if parts.password is None:
         return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{_host_port(parts)}"))

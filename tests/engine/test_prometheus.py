@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -200,6 +201,39 @@ def test_pushed_series_come_back_through_prometheus_query_api(inventory_file, sc
         answer = query(prometheus, promql)
         if not live_row(row):
             assert answer, f"dashboard panel '{panel}': nothing for {promql}"
+
+
+@needs_prometheus
+def test_credentials_in_the_push_url_are_basic_auth_and_never_printed(inventory_file,
+                                                                      scenario_file, tmp_path):
+    bcrypt = pytest.importorskip("bcrypt")
+    port, password = free_port(), "s3cret-gateway-pw"
+    web_config = tmp_path / "web.yml"
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+    web_config.write_text(f"basic_auth_users:\n  ops: '{hashed}'\n")
+    gateway = subprocess.Popen([PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{port}",
+                                f"--web.config.file={web_config}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: answers(port), "the Pushgateway to listen")
+        proc = ha_tests("run", str(scenario_file()), "-i", str(inventory_file), "-r",
+                        str(tmp_path / "results"), "-q", "--push",
+                        f"http://ops:{password}@127.0.0.1:{port}")
+        assert f"metrics pushed: http://ops:***@127.0.0.1:{port}" in proc.stderr
+        assert password not in proc.stdout + proc.stderr
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
+        with pytest.raises(urllib.error.HTTPError):  # the gateway does want credentials
+            urllib.request.urlopen(request, timeout=5)
+        import base64
+        token = base64.b64encode(f"ops:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            found = samples(response.read().decode())
+        assert value(found, "ha_tests_verdict", scenario="kill-web", ha_tests_verdict="pass",
+                     job="ha-tests") == 1
+    finally:
+        gateway.terminate()
+        gateway.wait(timeout=10)
 
 
 def test_a_push_that_fails_is_a_warning_with_the_password_masked(inventory_file,
