@@ -236,6 +236,9 @@ def cmd_report(args) -> int:
     from ha_tests.report.records import load_runs
 
     paths = [Path(p) for p in args.results_dirs] or [default_results_dir()]
+    if args.history:
+        from ha_tests.run_exports import report_trends
+        print(report_trends(paths, Path(args.history), args.last))
     pair = None
     if args.compare:
         before, after = [Path(args.compare[0])], [Path(args.compare[1])]
@@ -378,6 +381,8 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ha_tests import run_exports
+
     parser = argparse.ArgumentParser(
         prog="ha-tests", description="HA fault-injection tests for OpenStack clouds.")
     parser.add_argument("--version", action="version", version=f"ha-tests {__version__}")
@@ -413,7 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="allow destructive scenarios on an inventory not marked test_target")
     run.add_argument("--png", action="store_true",
                      help="also write PNG timelines into each scenario's results (Chromium)")
-    run.set_defaults(func=cmd_run)
+    run_exports.add_arguments(run)
+    run.set_defaults(func=run_exports.exported(cmd_run))
 
     report = sub.add_parser("report", help="HTML report (timelines, gap-area table, history) "
                             "from results directories")
@@ -426,6 +432,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="say what got better or worse from BEFORE to AFTER")
     report.add_argument("--png", action="store_true",
                         help="also write timeline-<iteration>.png into each scenario's results")
+    report.add_argument("--history", metavar="DIR", help="say how each run's recovery "
+                        "compares with its last runs in DIR (regressed, improved, no change)")
+    report.add_argument("--last", type=int, default=run_exports.DEFAULT_LAST, metavar="N",
+                        help="with --history: compare with the last N runs (default "
+                             f"{run_exports.DEFAULT_LAST})")
     report.set_defaults(func=cmd_report)
 
     validate = sub.add_parser("validate", help="check scenario files without touching anything")
@@ -463,7 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--i-know-this-is-destructive", dest="i_know", action="store_true",
                         help="allow destructive scenarios on an inventory not marked "
                              "test_target")
-    deploy.set_defaults(func=cmd_validate_deployment)
+    run_exports.add_arguments(deploy)
+    deploy.set_defaults(func=run_exports.exported(cmd_validate_deployment))
 
     heal = sub.add_parser("heal", help="heal faults left in force by a runner that died")
     heal.add_argument("-i", "--inventory", help="only entries of this inventory")

@@ -8,6 +8,7 @@ progress.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import plotly.graph_objects as go
@@ -138,3 +139,83 @@ def format_changes(changes: list[Change]) -> str:
         lines.append(f"{change.verdict.upper():<20} {change.scenario:<32} {change.measure:<22} "
                      f"{body}".rstrip())
     return "\n".join(lines)
+
+
+# -- this run against the last N ------------------------------------------------------------
+def _lo(bounded: dict[str, Any]) -> float:
+    return -math.inf if bounded.get("lo") is None else bounded["lo"]
+
+
+def _hi(bounded: dict[str, Any]) -> float:
+    return math.inf if bounded.get("hi") is None else bounded["hi"]
+
+
+@dataclasses.dataclass
+class Trend:
+    """A scenario's recovery in this run against its last runs.
+
+    ``change`` is the interval of "this run minus the earlier ones": its lower bound is this
+    run's lowest possible recovery less the highest any earlier run allows, so "regressed"
+    (lower bound above zero) means this run's interval lies above every earlier interval.
+    """
+
+    scenario: str
+    gap: str
+    current: dict[str, Any] | None
+    earlier: list[dict[str, Any]]
+    verdict: str  # regressed | improved | no change | no history | no figure
+    change: dict[str, float | None] | None
+
+    def text(self) -> str:
+        def shown(x: float | None) -> str:
+            return "unbounded" if x is None or not math.isfinite(x) else f"{x:.2f} s"
+
+        runs = f"the last {len(self.earlier)} run{'s' if len(self.earlier) != 1 else ''}"
+        if self.verdict == "no history":
+            return f"{self.scenario}: recovery: no earlier run with a recovery time to compare"
+        if self.verdict == "no figure":
+            return f"{self.scenario}: recovery: this run has no recovery time to compare"
+        assert self.current is not None and self.change is not None
+        now = _bounded_text(self.current)
+        before = f"{shown(min(_lo(e) for e in self.earlier))}–" \
+                 f"{shown(max(_hi(e) for e in self.earlier))}"
+        if self.verdict == "regressed":
+            return (f"{self.scenario}: recovery REGRESSED by {shown(self.change['value'])} "
+                    f"(at least {shown(self.change['lo'])}): {now} now, {before} in {runs}")
+        if self.verdict == "improved":
+            return (f"{self.scenario}: recovery improved by {shown(-self.change['value'])} "
+                    f"(at least {shown(-self.change['hi'])}): {now} now, {before} in {runs}")
+        return (f"{self.scenario}: recovery: no change ({now} now overlaps {before} in {runs})")
+
+
+def _bounded_text(bounded: dict[str, Any]) -> str:
+    error = bounded.get("error")
+    return f"{bounded['value']:.2f} s" + ("" if error is None else f" ± {error:.2f}")
+
+
+def against_last(current: RunRecord, history: list[RunRecord], last: int) -> Trend:
+    """``current``'s recovery against the last ``last`` runs of its scenario in ``history``
+    that finished before it (the current run itself is never its own history)."""
+    scenario, gap = current.scenario, current.summary.get("gap", "")
+    earlier_runs = [r for r in by_scenario(history).get(scenario, [])
+                    if r.finished < current.finished and r.directory != current.directory]
+    earlier = [v for v in (worst_gated(r.summary, "recovery_time")
+                           for r in earlier_runs[-last:] if last > 0) if v]
+    now = worst_gated(current.summary, "recovery_time")
+    if not now or now.get("value") is None:
+        return Trend(scenario, gap, now, earlier, "no figure", None)
+    if not earlier:
+        return Trend(scenario, gap, now, earlier, "no history", None)
+    mean = sum(e["value"] for e in earlier) / len(earlier)
+    change = {"value": now["value"] - mean, "lo": _lo(now) - max(_hi(e) for e in earlier),
+              "hi": _hi(now) - min(_lo(e) for e in earlier)}
+    verdict = ("regressed" if change["lo"] > 0 else "improved" if change["hi"] < 0
+               else "no change")
+    return Trend(scenario, gap, now, earlier, verdict, change)
+
+
+def format_trends(trends: list[Trend], last: int) -> str:
+    if not trends:
+        return ""
+    return "\n".join([f"against the last {last} runs (recovery; a change counts only when the "
+                      "bounds do not overlap):", *(f"  {t.text()}" for t in trends)])
