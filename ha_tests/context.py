@@ -6,6 +6,7 @@ import threading
 from functools import cached_property
 from typing import Any
 
+from ha_tests import masking
 from ha_tests.events import EventLog
 from ha_tests.inventory import Inventory, Node
 from ha_tests.transport import Shell, ShellPool
@@ -21,6 +22,7 @@ class RunContext:
         #: seconds the scenario holds each fault; self-healing attackers arm their node-side
         #: timers for this long when no ``duration`` is given
         self.fault_duration: float | None = None
+        self._secrets = masking.remember_inventory(inventory)
 
     def shell(self, node: Node | str) -> Shell:
         return self.shells.get(node)
@@ -72,17 +74,8 @@ class RunContext:
         return openstack.connection.Connection(config=self.cloud_config(**overrides))
 
     def secrets(self) -> list[str]:
-        """Every secret the inventory knows, so the event log can mask them."""
-        found = []
-        for settings in [self.inventory.ssh] + [n.ssh for n in self.inventory.nodes if n.ssh]:
-            if settings.password:
-                found.append(settings.password.get_secret_value())
-        if self.inventory.auth is not None:
-            found.append(self.inventory.auth.password.get_secret_value())
-        for node in self.inventory.nodes:
-            if node.bmc and node.bmc.password:
-                found.append(node.bmc.password.get_secret_value())
-        return found
+        """Every secret the inventory knows (all of them already in ha_tests.masking.MASKER)."""
+        return [v for v in (masking.secret_text(s) for s in self._secrets) if v]
 
     def close(self) -> None:
         self.shells.close()
