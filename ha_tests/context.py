@@ -42,14 +42,19 @@ class RunContext:
 
     @cached_property
     def _cloud_loader(self):
-        """openstacksdk's config loader (clouds.yaml conventions); read once per run."""
+        """openstacksdk's config loader (clouds.yaml conventions); read once per run. The
+        runner's OS_* variables (OS_CLOUD, OS_CLIENT_CONFIG_FILE, ...) count only when the
+        inventory names no cloud at all (a Yardstick user's sourced openrc): they must never
+        turn the inventory's own cloud into another."""
         import openstack.config
 
-        if self.inventory.auth is not None:
+        inventory = self.inventory
+        if inventory.auth is not None:
             return openstack.config.OpenStackConfig(load_yaml_config=False, load_envvars=False)
-        files = [self.inventory.clouds_yaml] if self.inventory.clouds_yaml else None
-        return openstack.config.OpenStackConfig(config_files=files) if files \
-            else openstack.config.OpenStackConfig()
+        if inventory.cloud or inventory.clouds_yaml:
+            files = [inventory.clouds_yaml] if inventory.clouds_yaml else None
+            return openstack.config.OpenStackConfig(config_files=files, load_envvars=False)
+        return openstack.config.OpenStackConfig()
 
     def cloud_config(self, **overrides):
         """A NEW cloud region each call: openstacksdk keeps the session and token on it, so a
