@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ha_tests import __version__, plugins
 from ha_tests.errors import ExitCode, HaTestsError, InputError, Problem
+from ha_tests.masking import mask_text
 
 #: worst first: the exit code of a multi-scenario run is the worst of its scenarios
 EXIT_PRIORITY = [ExitCode.ROLLBACK_FAILED, ExitCode.INTERRUPTED, ExitCode.ERROR,
@@ -509,10 +510,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {mask_text(str(exc))}", file=sys.stderr)
         return ExitCode.BAD_INPUT
     except HaTestsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {mask_text(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -6,6 +6,7 @@ import threading
 from functools import cached_property
 from typing import Any
 
+from ha_tests import masking
 from ha_tests.events import EventLog
 from ha_tests.inventory import Inventory, Node
 from ha_tests.transport import Shell, ShellPool
@@ -21,6 +22,7 @@ class RunContext:
         #: seconds the scenario holds each fault; self-healing attackers arm their node-side
         #: timers for this long when no ``duration`` is given
         self.fault_duration: float | None = None
+        self._secrets = masking.remember_inventory(inventory)
 
     def shell(self, node: Node | str) -> Shell:
         return self.shells.get(node)
@@ -40,14 +42,19 @@ class RunContext:
 
     @cached_property
     def _cloud_loader(self):
-        """openstacksdk's config loader (clouds.yaml conventions); read once per run."""
+        """openstacksdk's config loader (clouds.yaml conventions); read once per run. The
+        runner's OS_* variables (OS_CLOUD, OS_CLIENT_CONFIG_FILE, ...) count only when the
+        inventory names no cloud at all (a Yardstick user's sourced openrc): they must never
+        turn the inventory's own cloud into another."""
         import openstack.config
 
-        if self.inventory.auth is not None:
+        inventory = self.inventory
+        if inventory.auth is not None:
             return openstack.config.OpenStackConfig(load_yaml_config=False, load_envvars=False)
-        files = [self.inventory.clouds_yaml] if self.inventory.clouds_yaml else None
-        return openstack.config.OpenStackConfig(config_files=files) if files \
-            else openstack.config.OpenStackConfig()
+        if inventory.cloud or inventory.clouds_yaml:
+            files = [inventory.clouds_yaml] if inventory.clouds_yaml else None
+            return openstack.config.OpenStackConfig(config_files=files, load_envvars=False)
+        return openstack.config.OpenStackConfig()
 
     def cloud_config(self, **overrides):
         """A NEW cloud region each call: openstacksdk keeps the session and token on it, so a
@@ -72,17 +79,8 @@ class RunContext:
         return openstack.connection.Connection(config=self.cloud_config(**overrides))
 
     def secrets(self) -> list[str]:
-        """Every secret the inventory knows, so the event log can mask them."""
-        found = []
-        for settings in [self.inventory.ssh] + [n.ssh for n in self.inventory.nodes if n.ssh]:
-            if settings.password:
-                found.append(settings.password.get_secret_value())
-        if self.inventory.auth is not None:
-            found.append(self.inventory.auth.password.get_secret_value())
-        for node in self.inventory.nodes:
-            if node.bmc and node.bmc.password:
-                found.append(node.bmc.password.get_secret_value())
-        return found
+        """Every secret the inventory knows (all of them already in ha_tests.masking.MASKER)."""
+        return [v for v in (masking.secret_text(s) for s in self._secrets) if v]
 
     def close(self) -> None:
         self.shells.close()

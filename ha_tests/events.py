@@ -2,7 +2,8 @@
 
 Like Jepsen's history, this file is the single source of truth: metrics, summaries and
 reports are computed from it, never from the live run. Each line is flushed when written,
-so a crash loses nothing already measured. Known secrets are masked before writing.
+so a crash loses nothing already measured. Each event is masked as an object
+(ha_tests.masking) before it becomes JSON, so no escaping can hide a secret.
 """
 
 from __future__ import annotations
@@ -14,22 +15,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-MASK = "***"
+from ha_tests.masking import MASKER
 
 
 class EventLog:
     def __init__(self, path: Path, secrets: list[str] | None = None):
+        """``secrets``: more for the program's one masker (it already knows the inventory's)."""
         self.path = path
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self._lock = threading.Lock()
         self._seq = 0
-        self._secrets = sorted({s for s in (secrets or []) if s and len(s) >= 4}, key=len,
-                               reverse=True)
-
-    def mask(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, MASK)
-        return text
+        MASKER.add(*(secrets or []))
 
     def emit(self, kind: str, **fields: Any) -> dict[str, Any]:
         """Append one event; ``mono`` is the monotonic clock, ``wall`` the Unix time."""
@@ -39,7 +35,7 @@ class EventLog:
                      "wall": time.time(), **fields}
             if self._file.closed:  # a probe thread answering after an interrupted run closed
                 return event      # the log: nothing left to record it in
-            line = self.mask(json.dumps(event, default=str, sort_keys=False))
+            line = json.dumps(MASKER.mask(event), default=str, sort_keys=False)
             self._file.write(line + "\n")
             self._file.flush()
             return event

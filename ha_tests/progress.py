@@ -1,7 +1,8 @@
 """What a person watching a run sees: the phase, each monitor's live state, elapsed time.
 
 Written to stderr so stdout stays clean for tables and machine-readable output. On a terminal
-the live line rewrites itself; in CI logs it is printed every few seconds instead.
+the live line rewrites itself; in CI logs it is printed every few seconds instead. Every line
+goes through the program's masker (ha_tests.masking) on its way out.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import sys
 import time
 from typing import Any, TextIO
+
+from ha_tests.masking import mask_text
 
 SYMBOL = {"ok": "+", "fail": "x", "timeout": "T", "error": "!", "…": "."}
 
@@ -30,7 +33,7 @@ class Progress:
         if self._live_shown and self.tty:
             self.stream.write("\r\033[K")
             self._live_shown = False
-        self.stream.write(text + "\n")
+        self.stream.write(mask_text(text) + "\n")
         self.stream.flush()
 
     def _stamp(self) -> str:
@@ -63,7 +66,7 @@ class Progress:
                            f"({len(loop.samples)})" for loop in loops)
         text = f"{self._stamp()} {'':<10} t={elapsed:6.1f}s  {states}"
         if self.tty:
-            self.stream.write("\r\033[K" + text)
+            self.stream.write("\r\033[K" + mask_text(text))
             self._live_shown = True
             self.stream.flush()
         else:

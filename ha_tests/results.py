@@ -1,21 +1,45 @@
 """Result files of a run (summary.json, junit.xml) and the tables people read.
 
 Everything here reads the summary, which is itself computed from events.jsonl: a report never
-reaches back into the runner.
+reaches back into the runner. Each writer masks its objects (ha_tests.masking) before it
+serialises them, and JUnit text is made XML-safe: an operation's stderr or an API body may hold
+control characters that XML 1.0 cannot carry, even escaped.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
 from ha_tests.errors import InputError, Problem
+from ha_tests.masking import mask, mask_text
+
+#: what XML 1.0 cannot hold at all: C0 controls but tab, LF and CR; lone surrogates; U+FFFE/F
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with each character XML cannot hold written as a visible ``\\xNN``."""
+    return NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", text)
+
+
+def _xml_safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return xml_text(value)
+    if isinstance(value, dict):
+        return {_xml_safe(k): _xml_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_xml_safe(v) for v in value]
+    return value
 
 
 def write_results(result_dir: Path, summary: dict[str, Any]) -> None:
+    summary = mask(summary)
     (result_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     junit_suite([summary]).write(str(result_dir / "junit.xml"), pretty=True)
 
@@ -61,9 +85,10 @@ def junit_case(summary: dict[str, Any]) -> TestCase:
 
 
 def junit_suite(summaries: list[dict[str, Any]], name: str = "ha-tests") -> JUnitXml:
-    suite = TestSuite(name)
+    """Masked and XML-safe, whatever the summaries hold."""
+    suite = TestSuite(xml_text(mask_text(name)))
     for summary in summaries:
-        suite.add_testcase(junit_case(summary))
+        suite.add_testcase(junit_case(_xml_safe(mask(summary))))
     xml = JUnitXml()
     xml.add_testsuite(suite)
     return xml
@@ -148,11 +173,12 @@ def write_csv(path: Path, rows: list[list[str]], header: list[str] = TABLE_HEADE
 
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerow(mask(header))
+        writer.writerows(mask(rows))
 
 
 def format_table(rows: list[list[str]], header: list[str] = TABLE_HEADER) -> str:
+    rows, header = mask(rows), mask(header)
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)),
              "  ".join("-" * w for w in widths)]
@@ -162,6 +188,7 @@ def format_table(rows: list[list[str]], header: list[str] = TABLE_HEADER) -> str
 
 def format_summary(summary: dict[str, Any]) -> str:
     """`ha-tests show`: the scenario, then a row per monitor and iteration."""
+    summary = mask(summary)
     out = [f"{summary['scenario']} ({summary['gap']}): {summary['status'].upper()}"]
     if summary.get("error"):
         out.append(f"  error: {summary['error']}")

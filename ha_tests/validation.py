@@ -7,9 +7,10 @@ import typing
 from typing import Any, TypeVar
 
 import pydantic
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretBytes, SecretStr
 
 from ha_tests.errors import InputError, Problem
+from ha_tests.masking import SECRET_NAME
 from ha_tests.yamlsource import PathKey, SourceMap, did_you_mean
 
 M = TypeVar("M", bound=BaseModel)
@@ -67,6 +68,30 @@ def check_regex(value: str | None, field: str) -> str | None:
     return value
 
 
+def _mentions_secret(annotation: Any) -> bool:
+    if annotation in (SecretStr, SecretBytes):
+        return True
+    return any(_mentions_secret(arg) for arg in typing.get_args(annotation))
+
+
+def is_secret_field(model: type[BaseModel], loc: tuple) -> bool:
+    """Whether the value at ``loc`` is a secret (a SecretStr field, or a key named like
+    one), so that no error message may repeat it."""
+    for index in range(len(loc) - 1, -1, -1):
+        part = loc[index]
+        if not isinstance(part, str):
+            continue
+        if SECRET_NAME.search(part):
+            return True
+        owner = _model_at(model, loc[:index])
+        if owner is not None:
+            field = next((f for n, f in owner.model_fields.items() if part in (n, f.alias)),
+                         None)
+            if field is not None:
+                return _mentions_secret(field.annotation)
+    return False
+
+
 def allowed_keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or n for n, f in model.model_fields.items()]
 
@@ -112,6 +137,10 @@ def problems_from(exc: pydantic.ValidationError, model: type[BaseModel], source:
             hint = did_you_mean(err.get("input"), choices) or f"expected {expected}"
             problems.append(source.problem(path, f"{_describe(err.get('input'))} is not allowed",
                                            hint))
+        elif is_secret_field(model, loc):  # never repeat a secret, not even a wrong one
+            hint = "quote it, e.g. password: '…'" if kind.endswith("_type") else None
+            problems.append(source.problem(path, err["msg"].removeprefix("Value error, ")
+                                           + " (the value is a secret: not shown)", hint))
         else:
             message = err["msg"]
             if "input" in err and kind not in ("value_error", "assertion_error"):

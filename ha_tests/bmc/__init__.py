@@ -11,6 +11,7 @@ import stat
 from collections.abc import Mapping
 from typing import Any
 
+from ha_tests import masking
 from ha_tests.bmc.base import (
     DEFAULT_TIMEOUT_S,
     Bmc,
@@ -44,9 +45,11 @@ def read_password(bmc_config: Mapping[str, Any]) -> str:
             raise BmcError(where, f"password_file {path} has mode "
                            f"{stat.S_IMODE(info.st_mode):04o}; make it 0600")
         with open(path, encoding="utf-8") as handle:
-            return handle.read().rstrip("\r\n")
+            password = handle.read().rstrip("\r\n")
     except OSError as error:
         raise BmcError(where, f"password_file {path}: {error.strerror}") from None
+    masking.add(password)
+    return password
 
 
 def connect(bmc_config: Mapping[str, Any]) -> Bmc:

@@ -6,6 +6,7 @@ import abc
 from typing import Literal
 
 from ha_tests.errors import HaTestsError
+from ha_tests.masking import mask_text
 
 PowerState = Literal["on", "off"]
 PowerAction = Literal["on", "off", "cycle", "reset", "soft"]
@@ -13,12 +14,13 @@ DEFAULT_TIMEOUT_S = 10.0
 
 
 class BmcError(HaTestsError):
-    """A BMC call failed. The message names the BMC (address) and never holds its password."""
+    """A BMC call failed. The message names the BMC (address) and never holds its password
+    (nor one written into a URL as ``user:password@``)."""
 
     def __init__(self, address: str, message: str):
-        self.address = address
-        self.reason = message
-        super().__init__(f"BMC {address}: {message}")
+        self.address = mask_text(address)
+        self.reason = mask_text(message)
+        super().__init__(f"BMC {self.address}: {self.reason}")
 
 
 class BmcAuthError(BmcError):

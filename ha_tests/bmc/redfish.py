@@ -15,6 +15,7 @@ from ha_tests.bmc.base import (
     PowerState,
     scrub,
 )
+from ha_tests.masking import mask_text
 
 # Our actions -> Redfish ResetType values (DMTF DSP0268). "cycle" prefers PowerCycle and
 # falls back to ForceOff + On where a BMC does not offer it.
@@ -32,7 +33,7 @@ class RedfishBmc(Bmc):
 
     def __init__(self, url: str, username: str, password: str, system_id: str | None = None,
                  verify: bool | str = True, timeout: float = DEFAULT_TIMEOUT_S):
-        super().__init__(url.rstrip("/"), timeout)
+        super().__init__(mask_text(url.rstrip("/")), timeout)  # a name to show: no password
         self.url = url.rstrip("/")
         self.username = username
         self._password = password
@@ -42,7 +43,7 @@ class RedfishBmc(Bmc):
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"RedfishBmc({self.url!r}, user={self.username!r})"
+        return f"RedfishBmc({self.address!r}, user={self.username!r})"
 
     def close(self) -> None:
         with self._lock:
@@ -122,4 +123,4 @@ class RedfishBmc(Bmc):
             raise BmcError(self.address, self._clean(error)) from None
 
     def _clean(self, error: Exception) -> str:
-        return scrub(str(error), self._password)
+        return mask_text(scrub(str(error), self._password))

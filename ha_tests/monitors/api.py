@@ -46,6 +46,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from ha_tests import masking
 from ha_tests.errors import PreflightError
 from ha_tests.monitors.base import Monitor, ProbeResult
 from ha_tests.validation import StrictModel
@@ -116,8 +117,11 @@ def open_connection(ctx, timeout: float, **overrides: Any):
 
 
 def secrets_of(conn) -> list[str]:
+    """The connection's credentials, also handed to the program's masker."""
     auth = conn.config.config.get("auth") or {}
-    return [str(v) for k, v in auth.items() if v and any(s in k for s in SECRET_AUTH_KEYS)]
+    found = [str(v) for k, v in auth.items() if v and any(s in k for s in SECRET_AUTH_KEYS)]
+    masking.add(*found)
+    return found
 
 
 def scrub(text: str, secrets: list[str]) -> str:

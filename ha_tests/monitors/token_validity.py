@@ -32,6 +32,7 @@ from typing import Any
 
 from pydantic import Field
 
+from ha_tests import masking
 from ha_tests.errors import PreflightError
 from ha_tests.inventory import expand_addresses
 from ha_tests.monitors.api import describe_error, open_connection, secrets_of
@@ -87,7 +88,9 @@ class TokenValidityMonitor(Monitor):
 
     def _issue(self) -> str:
         plugin = self._loader.load_from_options(**self._options)
-        return plugin.get_access(self.session).auth_token
+        token = plugin.get_access(self.session).auth_token
+        masking.add(token)
+        return token
 
     def _validate(self, token: str, admin: str, timeout: float) -> int | str:
         """HTTP status of the validation, or the error text."""

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ha_tests.masking import mask
+
 #: statuses that leave the test case passing (skipped = not applicable to this cloud)
 PASSING = {"pass", "skipped"}
 
@@ -152,5 +154,5 @@ def yardstick_record(results: list[CaseResult], task_id: str | None = None,
 def write_yardstick_out(path: str | Path, record: dict[str, Any]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    path.write_text(json.dumps(mask(record), indent=2, default=str) + "\n")
     return path

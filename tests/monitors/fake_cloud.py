@@ -36,6 +36,8 @@ class FakeCloud:
         self.validations = 0
         self.delay = 0.0
         self.status_override: int | None = None
+        #: path -> (status, raw body bytes) sent as is to an authorized GET
+        self.raw_answers: dict[str, tuple[int, bytes]] = {}
         self.services = [{
             "id": 1, "binary": "nova-compute", "host": "cmp1", "zone": "nova",
             "status": "enabled", "state": "up", "forced_down": False,
@@ -192,6 +194,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, self.fake.token_body())
         if not self._authorized():
             return self._send(401, {"error": {"code": 401, "message": "unauthorized"}})
+        if path in self.fake.raw_answers:
+            status, data = self.fake.raw_answers[path]
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return None
         lists = {"/v3/users": {"users": [{"id": "u1", "name": "admin", "enabled": True,
                                           "domain_id": "default"}]},
                  "/v3/projects": {"projects": []}}

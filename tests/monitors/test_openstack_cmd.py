@@ -57,3 +57,68 @@ def test_params():
         ["openstack", "image", "list"]
     with pytest.raises(ValueError):
         OpenstackCmdParams.model_validate({"command": ""})
+
+
+@pytest.fixture
+def bogus_cloud_in_environment(tmp_path, monkeypatch):
+    """The runner's environment points at another cloud, as a sourced openrc would."""
+    bogus = tmp_path / "bogus-clouds.yaml"
+    bogus.write_text('{"clouds": {"bogus": {"auth": {"auth_url": "http://127.0.0.1:9/v3", '
+                     '"username": "nobody", "password": "nothing", "project_name": "x"}}}}')
+    for name, value in {"OS_CLOUD": "bogus", "OS_CLIENT_CONFIG_FILE": str(bogus),
+                        "OS_AUTH_URL": "http://127.0.0.1:9/v3", "OS_USERNAME": "nobody",
+                        "OS_PASSWORD": "nothing", "OS_PROJECT_NAME": "x"}.items():
+        monkeypatch.setenv(name, value)
+
+
+def inline_auth(fake_cloud) -> dict:
+    return {"auth_url": fake_cloud.base, "username": "admin", "password": PASSWORD,
+            "project_name": "admin"}
+
+
+def test_the_runners_os_variables_never_redirect_the_cli(fake_cloud, cloud_ctx,
+                                                          bogus_cloud_in_environment):
+    mon = monitor(cloud_ctx, command="openstack user list", expect_output="admin")
+    result = mon.probe()
+    assert result.ok, result.detail
+
+
+def test_inline_auth_reaches_the_inventorys_cloud(fake_cloud, context_factory,
+                                                   bogus_cloud_in_environment):
+    ctx = context_factory(auth=inline_auth(fake_cloud))
+    issued = fake_cloud.issued
+    mon = monitor(ctx, command="openstack user list", expect_output="admin")
+    result = mon.probe()
+    assert result.ok, result.detail
+    assert fake_cloud.issued > issued  # it authenticated here, not at the bogus cloud
+
+
+def test_inline_auth_on_a_node_gets_a_private_clouds_yaml(fake_cloud, context_factory,
+                                                           bogus_cloud_in_environment,
+                                                           monkeypatch, tmp_path):
+    """The local transport inherits the runner's environment: the node side must drop it."""
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + ":" + os.environ["PATH"])
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "node-tmp"))
+    (tmp_path / "node-tmp").mkdir()
+    ctx = context_factory(auth=inline_auth(fake_cloud), nodes=[
+        {"name": "here", "address": "127.0.0.1", "transport": "local"}])
+    mon = monitor(ctx, nodes=[ctx.inventory.node("here")], command="openstack user list",
+                  expect_output="admin")
+    result = mon.probe()
+    assert result.ok, result.detail
+    assert list((tmp_path / "node-tmp").iterdir()) == []  # the credentials file is gone
+
+
+def test_an_inventory_with_no_cloud_uses_the_api_monitors_cloud(fake_cloud, context_factory,
+                                                                 monkeypatch):
+    """Yardstick's way (an openrc in the environment): the CLI gets the cloud config the
+    API monitors resolved, as a generated clouds.yaml, not the variables themselves."""
+    for name, value in {"OS_AUTH_URL": fake_cloud.base, "OS_USERNAME": "admin",
+                        "OS_PASSWORD": PASSWORD, "OS_PROJECT_NAME": "admin",
+                        "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
+                        "OS_IDENTITY_API_VERSION": "3"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("OS_CLOUD", raising=False)
+    mon = monitor(context_factory(), command="openstack user list", expect_output="admin")
+    assert mon.cli.generated is not None and "OS_" not in str(mon.cli.__dict__)
+    assert mon.probe().ok
