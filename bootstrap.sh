@@ -10,6 +10,7 @@ cd "$(dirname "$0")"
 APT_PACKAGES=(openssh-server openssh-client haproxy keepalived ipmitool iproute2 iptables
               nftables iputils-ping fping procps psmisc python3-venv chromium
               mariadb-server rabbitmq-server
+              podman crun  # discovery's container way, proven with real containers
               qemu-system-x86 busybox-static kmod)  # the last three: netem tests' guest kernel
 VENV=${HA_TESTS_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
