@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from labcheck import healthy, node_processes, wait_for
 
 from ha_tests.discovery import load_catalog
@@ -186,3 +187,30 @@ def test_run_with_no_discover_discovers_nothing(discovered):
 def test_the_lab_inventory_loads_as_discovered_from_the_ini(discovered):
     """The INI alone (what the installer hands over) has nothing to attack."""
     assert load_any(discovered["ini"]).services == {}
+
+
+def tripleo_inventory(lab, path):
+    """A TripleO ``tripleo-ansible-inventory.yaml`` for the lab's machines (trimmed)."""
+    key, known = lab.dir / "ssh" / "id_ed25519", lab.dir / "ssh" / "known_hosts"
+    controllers = {f"overcloud-{n.name}": {"ansible_host": n.mgmt_ip}
+                   for n in lab.plan.controllers}
+    computes = {f"overcloud-{n.name}": {"ansible_host": n.mgmt_ip}
+                for n in lab.plan.nodes if not n.is_controller}
+    path.write_text(yaml.safe_dump({"all": {
+        "vars": {"ansible_user": "root", "ansible_ssh_private_key_file": str(key),
+                 "ansible_ssh_common_args": f"-o UserKnownHostsFile={known}"},
+        "children": {"Controller": {"hosts": controllers}, "Compute": {"hosts": computes},
+                     "overcloud": {"children": {"Controller": {}, "Compute": {}}}}}}))
+    return path
+
+
+def test_a_tripleo_yaml_inventory_is_enough_too(up, tmp_path):
+    out = tmp_path / "inventory.yaml"
+    result = ha_tests("discover", "-i", str(tripleo_inventory(up, tmp_path / "inv.yaml")),
+                      "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    inventory = load_inventory(out)
+    truth = {name: {f"overcloud-{n}" for n in nodes} for name, nodes in what_runs(up).items()}
+    assert {name: set(s.nodes) for name, s in inventory.services.items()} == truth
+    assert inventory.vips["api"] == up.plan.vip
+    assert "controller" in inventory.node("overcloud-ctl1").roles
