@@ -8,6 +8,7 @@ from ha_tests.discovery.catalog import load_catalog
 from ha_tests.discovery.complete import complete_inventory, merged_data, needs_of
 from ha_tests.discovery.discover import discover
 from ha_tests.discovery.render import render, write
+from ha_tests.errors import ExitCode
 
 
 def add_source_options(parser) -> None:
@@ -51,7 +52,12 @@ def cmd_discover(args) -> int:
         data, sources = merged_data(inventory, found)
         write(args.output, render(data, sources, found, args.inventory))
         print(f"inventory: {args.output}", file=sys.stderr)
-    return 0
+    if found.unreachable:
+        print(f"error: {len(found.unreachable)} of {len(inventory.nodes)} nodes could not be "
+              f"asked ({', '.join(found.unreachable)}): what runs there is unknown; fix their "
+              "address, SSH user/key or known_hosts and discover again", file=sys.stderr)
+        return ExitCode.PREFLIGHT_FAILED
+    return ExitCode.PASS
 
 
 def completed(inventory, scenarios, args):

@@ -26,11 +26,17 @@ pytestmark = pytest.mark.lab
 def kolla_multinode(lab, path):
     """A kolla-ansible ``multinode`` as an operator writes it for these machines."""
     key, known = lab.dir / "ssh" / "id_ed25519", lab.dir / "ssh" / "known_hosts"
+
+    def host(node):
+        bmc = load_inventory(lab.inventory_path).node(node.name).bmc
+        return (f"{node.name} ansible_host={node.mgmt_ip} ipmi_address={bmc.address} "
+                f"ipmi_port={bmc.port} ipmi_username={bmc.username} "
+                f"ipmi_password={bmc.password.get_secret_value()}")
+
     lines = ["# kolla-ansible multinode for the lab's machines", "[control]"]
-    lines += [f"{n.name} ansible_host={n.mgmt_ip}" for n in lab.plan.controllers]
+    lines += [host(n) for n in lab.plan.controllers]
     lines += ["", "[network:children]", "control", "", "[compute]"]
-    lines += [f"{n.name} ansible_host={n.mgmt_ip}" for n in lab.plan.nodes
-              if not n.is_controller]
+    lines += [host(n) for n in lab.plan.nodes if not n.is_controller]
     lines += ["", "[monitoring:children]", "control", "", "[baremetal:children]", "control",
               "compute", "", "[all:vars]", "ansible_user=root",
               f"ansible_ssh_private_key_file={key}",
@@ -119,7 +125,6 @@ def test_discovery_names_the_vip_and_the_roles_and_says_where_from(discovered):
             node.name).roles
     assert all(s.source for s in inventory.services.values())
     assert "only reads" in discovered["stderr"]
-    assert (discovered["out"].stat().st_mode & 0o077) == 0
 
 
 def test_discovery_without_globals_finds_the_vip_in_keepalived_and_haproxy(up, tmp_path):
@@ -128,6 +133,15 @@ def test_discovery_without_globals_finds_the_vip_in_keepalived_and_haproxy(up, t
     assert result.returncode == 0, result.stderr
     vip = next(line for line in result.stderr.splitlines() if line.startswith("vip api:"))
     assert up.plan.vip in vip and "keepalived" in vip and "haproxy binds" in vip
+
+
+def test_secrets_stay_out_of_what_discovery_says_and_into_the_0600_file_only(discovered):
+    secret = load_inventory(discovered["lab"].inventory_path).nodes[0].bmc.password
+    secret = secret.get_secret_value()
+    assert secret not in discovered["stderr"]
+    written = load_inventory(discovered["out"])
+    assert written.nodes[0].bmc.password.get_secret_value() == secret  # the file is complete
+    assert (discovered["out"].stat().st_mode & 0o077) == 0
 
 
 def test_discovery_changes_nothing_on_the_nodes(discovered):
@@ -174,6 +188,8 @@ def test_validate_deployment_dry_run_on_the_kolla_ini_resolves_the_lab_services(
     assert f"kill-process on {discovered['lab'].vip_holder()}" in kill_keystone, out
     # the services the lab does not run are said to be missing, with how to supply them
     assert "still missing after discovery: " in out and "neutron-server" in out
+    secret = load_inventory(discovered["lab"].inventory_path).nodes[0].bmc.password
+    assert secret.get_secret_value() not in out
 
 
 def test_run_with_no_discover_discovers_nothing(discovered):

@@ -198,3 +198,35 @@ def test_nodes_controlled_another_way_are_said_not_merged():
     service, notes = _group("keystone", [a, b, c])
     assert service.nodes == ["ctl1", "ctl2"]
     assert notes and "ctl3" in notes[0]
+
+
+def test_a_node_that_cannot_be_reached_is_said_and_the_others_still_asked(tmp_path):
+    from ha_tests.discovery import discover
+
+    inventory = Inventory(nodes=[
+        {"name": "here", "address": "127.0.0.1", "transport": "local"},
+        {"name": "gone", "address": "127.0.0.1",
+         "ssh": {"port": 1, "connect_timeout": 2, "known_hosts": str(tmp_path / "none")}}])
+    (tmp_path / "none").write_text("")
+    found = discover(inventory, endpoints=False)
+    assert set(found.unreachable) == {"gone"}
+    assert any(line.startswith("node gone NOT asked") for line in found.lines())
+    assert found.roles["here"][1].startswith("what runs there")
+
+
+def test_discover_exits_3_when_a_node_could_not_be_asked(tmp_path, capsys):
+    from ha_tests.cli import main
+
+    (tmp_path / "none").write_text("")
+    path = tmp_path / "inventory.yaml"
+    path.write_text(f"""\
+nodes:
+  - {{name: here, address: 127.0.0.1, transport: local}}
+  - name: gone
+    address: 127.0.0.1
+    ssh: {{port: 1, connect_timeout: 2, known_hosts: {tmp_path / 'none'}}}
+""")
+    assert main(["discover", "-i", str(path), "-o", str(tmp_path / "out.yaml")]) == 3
+    err = capsys.readouterr().err
+    assert "1 of 2 nodes could not be asked (gone)" in err
+    assert "# NOT asked (unreachable): gone" in (tmp_path / "out.yaml").read_text()
