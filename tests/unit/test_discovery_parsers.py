@@ -230,3 +230,16 @@ nodes:
     err = capsys.readouterr().err
     assert "1 of 2 nodes could not be asked (gone)" in err
     assert "# NOT asked (unreachable): gone" in (tmp_path / "out.yaml").read_text()
+
+
+def test_the_post_deploy_profile_needs_its_services_and_the_api_vip():
+    from ha_tests.discovery import needs_of
+    from ha_tests.profiles import profile_paths
+    from ha_tests.scenario import load_scenario
+
+    needs = needs_of([load_scenario(p) for p in profile_paths("post-deploy")])
+    assert {"keystone", "haproxy", "keepalived", "nova-api", "neutron-server"} <= needs.services
+    assert needs.vips == {"api"}
+    assert not needs.missing(Inventory(nodes=[{"name": "a", "address": "10.0.0.1"}],
+                                       services={s: {"nodes": ["a"]} for s in needs.services},
+                                       vips={"api": "10.0.0.9"}))

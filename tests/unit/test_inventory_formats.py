@@ -124,3 +124,16 @@ def test_ansibles_known_hosts_file_verifies_the_host_keys(write):
     inv = load_any(path)
     assert inv.ssh_for(inv.node("ctl1")).known_hosts == "/k/hosts"
     assert inv.ssh_for(inv.node("ctl1")).verify_host_keys is not False
+
+
+def test_kollas_local_deployment_host_is_run_locally_not_over_ssh(write):
+    path = write("multinode", """\
+        [control]
+        ctl1 ansible_host=10.0.0.11
+
+        [deployment]
+        localhost ansible_connection=local
+        """)
+    inv = load_any(path)
+    assert inv.node("localhost").transport == "local"
+    assert inv.node("ctl1").transport == "ssh"
