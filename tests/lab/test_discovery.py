@@ -230,3 +230,17 @@ def test_a_tripleo_yaml_inventory_is_enough_too(up, tmp_path):
     assert {name: set(s.nodes) for name, s in inventory.services.items()} == truth
     assert inventory.vips["api"] == up.plan.vip
     assert "controller" in inventory.node("overcloud-ctl1").roles
+
+
+def test_keystones_catalog_is_read_with_kollas_admin_openrc(up, tmp_path):
+    out = tmp_path / "inventory.yaml"
+    ini = kolla_multinode(up, tmp_path / "multinode")
+    result = ha_tests("discover", "-i", str(ini), "--openrc", str(up.openrc_path), "-o",
+                      str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"endpoint identity public: http://{up.plan.vip}:5000" in result.stderr, \
+        result.stderr
+    assert up.admin_password not in result.stderr
+    text = out.read_text()
+    assert f"# auth: read from {up.openrc_path}" in text
+    assert load_inventory(out).auth.password.get_secret_value() == up.admin_password
