@@ -29,6 +29,8 @@ def register(sub) -> None:
                      choices=["auto", "ha-tests", "pod", "ansible"])
     cmd.add_argument("-o", "--output", help="write the inventory here (mode 0600; default: "
                      "print what was found only)")
+    cmd.add_argument("--known-hosts", help="known_hosts to verify the nodes' host keys with, "
+                     "for inventories that name none (a Yardstick pod.yaml)")
     add_source_options(cmd)
     cmd.set_defaults(func=cmd_discover)
 
@@ -44,6 +46,8 @@ def cmd_discover(args) -> int:
     from ha_tests.inventory import resolve_inventory
 
     inventory = resolve_inventory(args.inventory, args.inventory_format)
+    if args.known_hosts:
+        inventory = with_known_hosts(inventory, args.known_hosts)
     found = discover(inventory, catalog=load_catalog(args.catalog),
                      globals_file=args.kolla_globals, openrc=args.openrc)
     for line in found.lines():
@@ -58,6 +62,14 @@ def cmd_discover(args) -> int:
               "address, SSH user/key or known_hosts and discover again", file=sys.stderr)
         return ExitCode.PREFLIGHT_FAILED
     return ExitCode.PASS
+
+
+def with_known_hosts(inventory, path: str):
+    """The inventory with ``path`` as the default known_hosts (a node's own wins)."""
+    copy = inventory.model_copy(update={"ssh": inventory.ssh.model_copy(
+        update={"known_hosts": path})})
+    copy._source_file = inventory.source_file
+    return copy
 
 
 def completed(inventory, scenarios, args):

@@ -82,6 +82,15 @@ class Discovery:
         return out
 
 
+#: roles of the machines an installer runs from (Yardstick's Jumpserver, kolla's
+#: [deployment] host), which run none of the cloud's services
+INSTALLER_ROLES = {"jumpserver", "deployment"}
+
+
+def installer_host(node) -> bool:
+    return bool(node.roles) and set(node.roles) <= INSTALLER_ROLES
+
+
 def _ask(pool: ShellPool, node_name: str) -> NodeFacts:
     shell = pool.get(node_name)
     facts = gather(shell)
@@ -117,9 +126,14 @@ def discover(inventory: Inventory, *, catalog: Catalog | None = None,
     own_pool = pool is None
     pool = pool or ShellPool(inventory)
     facts: list[NodeFacts] = []
+    asked = [n for n in inventory.nodes if not installer_host(n)]
+    for node in inventory.nodes:
+        if installer_host(node):
+            result.notes.append(f"node {node.name} not asked: the installer's own machine "
+                                f"(role {', '.join(node.roles)}), not a node of the cloud")
     try:
-        with ThreadPoolExecutor(max_workers=min(8, len(inventory.nodes))) as threads:
-            futures = {n.name: threads.submit(_ask, pool, n.name) for n in inventory.nodes}
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(asked)))) as threads:
+            futures = {n.name: threads.submit(_ask, pool, n.name) for n in asked}
             for name, future in futures.items():
                 try:
                     facts.append(future.result())

@@ -244,3 +244,17 @@ def test_keystones_catalog_is_read_with_kollas_admin_openrc(up, tmp_path):
     text = out.read_text()
     assert f"# auth: read from {up.openrc_path}" in text
     assert load_inventory(out).auth.password.get_secret_value() == up.admin_password
+
+
+def test_the_labs_yardstick_pod_yaml_is_enough_with_its_known_hosts(up, tmp_path):
+    out = tmp_path / "inventory.yaml"
+    result = ha_tests("discover", "-i", str(up.pod_yaml_path), "--known-hosts",
+                      str(up.dir / "ssh" / "known_hosts"), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "node node0 not asked: the installer's own machine (role jumpserver)" in \
+        result.stderr
+    inventory = load_inventory(out)
+    truth = {name: {f"node{up.plan.node(n).index}" for n in nodes}
+             for name, nodes in what_runs(up).items()}
+    assert {name: set(s.nodes) for name, s in inventory.services.items()} == truth
+    assert inventory.vips["api"] == up.plan.vip

@@ -243,3 +243,14 @@ def test_the_post_deploy_profile_needs_its_services_and_the_api_vip():
     assert not needs.missing(Inventory(nodes=[{"name": "a", "address": "10.0.0.1"}],
                                        services={s: {"nodes": ["a"]} for s in needs.services},
                                        vips={"api": "10.0.0.9"}))
+
+
+def test_the_installers_own_machine_is_not_asked():
+    from ha_tests.discovery import discover
+
+    inventory = Inventory(nodes=[
+        {"name": "node0", "address": "192.0.2.1", "roles": ["jumpserver"]},
+        {"name": "here", "address": "127.0.0.1", "transport": "local"}])
+    found = discover(inventory, endpoints=False)
+    assert not found.unreachable
+    assert any("node0 not asked: the installer's own machine" in n for n in found.notes)
