@@ -66,6 +66,13 @@ def expand_scenarios(items: list[str]) -> list[Path]:
     return paths
 
 
+def discovery_commands():
+    """``discover`` and the doors' discovery (docs/discovery.rst), imported when used."""
+    from ha_tests.discovery import commands
+
+    return commands
+
+
 # -- commands -----------------------------------------------------------------------------
 def cmd_validate(args) -> int:
     from ha_tests.inventory import load_inventory
@@ -163,6 +170,7 @@ def cmd_run(args) -> int:
     inventory = None
     if scenarios:
         inventory = resolve_inventory(args.inventory, getattr(args, "inventory_format", "auto"))
+        inventory = discovery_commands().completed(inventory, scenarios, args)
         _confirm_destructive(inventory, scenarios, args)
     if args.dry_run:
         code = _dry_run(scenarios, inventory, args) if scenarios else ExitCode.PASS
@@ -305,6 +313,7 @@ def cmd_validate_deployment(args) -> int:
     profile = load_profile(args.profile)
     scenarios = [load_scenario(p) for p in profile_paths(args.profile)]
     inventory = resolve_inventory(args.inventory, args.inventory_format)
+    inventory = discovery_commands().completed(inventory, scenarios, args)
     _confirm_destructive(inventory, scenarios, args)
     if args.dry_run:
         return _dry_run(scenarios, inventory, args)
@@ -420,6 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--png", action="store_true",
                      help="also write PNG timelines into each scenario's results (Chromium)")
     run_exports.add_arguments(run)
+    discovery_commands().add_run_options(run)
     run.set_defaults(func=run_exports.exported(cmd_run))
 
     report = sub.add_parser("report", help="HTML report (timelines, gap-area table, history) "
@@ -476,7 +486,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="allow destructive scenarios on an inventory not marked "
                              "test_target")
     run_exports.add_arguments(deploy)
+    discovery_commands().add_run_options(deploy)
     deploy.set_defaults(func=run_exports.exported(cmd_validate_deployment))
+    discovery_commands().register(sub)
 
     heal = sub.add_parser("heal", help="heal faults left in force by a runner that died")
     heal.add_argument("-i", "--inventory", help="only entries of this inventory")

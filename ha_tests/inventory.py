@@ -98,6 +98,8 @@ class Service(StrictModel):
     stop: str | None = None
     status: str | None = None
     port: int | None = Field(None, ge=1, le=65535)
+    #: where ``ha-tests discover`` found it (docs/discovery.rst); informative only
+    source: str | None = None
 
     @field_validator("process")
     @classmethod

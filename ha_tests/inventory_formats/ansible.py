@@ -2,7 +2,9 @@
 
 Parsing Ansible's formats by hand would disagree with Ansible on some corner; ansible-core's
 InventoryManager is the reader installers' files are written for. Host variables map as:
-ansible_host/ansible_port/ansible_user/ansible_ssh_private_key_file/ansible_password → SSH;
+ansible_host/ansible_port/ansible_user/ansible_ssh_private_key_file/ansible_password → SSH
+(and ``-o UserKnownHostsFile=`` in ansible_ssh_common_args/_extra_args → known_hosts;
+``ansible_connection=local`` → the local transport);
 ipmi_address (or bmc_address)/ipmi_port/ipmi_username/ipmi_password → an IPMI BMC;
 redfish_url/redfish_username/redfish_password/redfish_system_id → a Redfish BMC; groups →
 roles (kolla's ``control``/TripleO's ``Controller`` → ``controller``, ``compute``/``Compute``
@@ -51,6 +53,19 @@ def _bmc(hostvars: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+_KNOWN_HOSTS = __import__("re").compile(r"UserKnownHostsFile[= ]\s*(\S+)")
+
+
+def _known_hosts(hostvars: dict[str, Any]) -> str | None:
+    """The known_hosts file Ansible's ssh is told of (``-o UserKnownHostsFile=...``), so
+    host keys are verified against the same file Ansible uses."""
+    for key in ("ansible_ssh_common_args", "ansible_ssh_extra_args"):
+        match = _KNOWN_HOSTS.search(str(hostvars.get(key) or ""))
+        if match:
+            return match.group(1).strip("'\"")
+    return None
+
+
 def load_ansible_inventory(path: str | Path) -> Inventory:
     path = Path(path)
     try:
@@ -75,12 +90,17 @@ def load_ansible_inventory(path: str | Path) -> Inventory:
         roles = sorted({_role(g.name) for g in host.get_groups() if g.name not in _SKIP_GROUPS})
         node: dict[str, Any] = {"name": host.name, "roles": roles,
                                 "address": str(hostvars.get("ansible_host", host.name))}
+        if hostvars.get("ansible_connection") == "local":
+            node["transport"] = "local"  # kolla's [deployment] localhost: this machine
         ssh = {}
         for key, target in (("ansible_user", "user"), ("ansible_port", "port"),
                             ("ansible_ssh_private_key_file", "key_file"),
                             ("ansible_password", "password")):
             if hostvars.get(key) is not None:
                 ssh[target] = hostvars[key]
+        known_hosts = _known_hosts(hostvars)
+        if known_hosts:
+            ssh["known_hosts"] = known_hosts
         if ssh:
             node["ssh"] = ssh
         bmc = _bmc(hostvars)

@@ -111,3 +111,29 @@ def test_yardstick_pod_as_an_installer_inventory():
     node1 = inv.node("node1")
     assert node1.roles == ["controller"] and node1.bmc.address == "192.168.10.10"
     assert inv.node("node2").roles == ["compute"]
+
+
+def test_ansibles_known_hosts_file_verifies_the_host_keys(write):
+    path = write("multinode", """\
+        [control]
+        ctl1 ansible_host=10.0.0.11
+
+        [all:vars]
+        ansible_ssh_common_args='-o StrictHostKeyChecking=yes -o UserKnownHostsFile=/k/hosts'
+        """)
+    inv = load_any(path)
+    assert inv.ssh_for(inv.node("ctl1")).known_hosts == "/k/hosts"
+    assert inv.ssh_for(inv.node("ctl1")).verify_host_keys is not False
+
+
+def test_kollas_local_deployment_host_is_run_locally_not_over_ssh(write):
+    path = write("multinode", """\
+        [control]
+        ctl1 ansible_host=10.0.0.11
+
+        [deployment]
+        localhost ansible_connection=local
+        """)
+    inv = load_any(path)
+    assert inv.node("localhost").transport == "local"
+    assert inv.node("ctl1").transport == "ssh"
