@@ -38,7 +38,7 @@ from ha_tests.operations.steps import OperationSteps
 from ha_tests.progress import Progress
 from ha_tests.sampling import SamplingLoop
 from ha_tests.scenario import PluginUse, Scenario
-from ha_tests.targets import pick
+from ha_tests.targets import resolve_targets
 from ha_tests.verdict import judge_monitor
 
 log = logging.getLogger(__name__)
@@ -130,15 +130,7 @@ class ScenarioRunner:
 
     # -- building ---------------------------------------------------------------------------
     def _resolve_targets(self, ctx: RunContext) -> dict[str, list[Node]]:
-        rng = random.Random(self.seed)
-        resolved: dict[str, list[Node]] = {}
-        for name, spec in self.scenario.model.targets.items():
-            if spec.seed is not None:
-                rng_for = random.Random(spec.seed)
-            else:
-                rng_for = rng
-            resolved[name] = pick(spec, self.inventory, ctx.shells, rng_for, self.scenario.file)
-        return resolved
+        return resolve_targets(self.scenario, self.inventory, ctx.shells, self.seed)
 
     def _build(self, ctx: RunContext, targets: dict[str, list[Node]]) -> None:
         for use in self.scenario.attackers:
