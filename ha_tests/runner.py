@@ -107,8 +107,11 @@ def _utc_stamp() -> str:
 class ScenarioRunner:
     def __init__(self, scenario: Scenario, inventory: Inventory, results_root: Path, *,
                  seed: int | None = None, progress: Progress | None = None,
-                 monitor_overrides: dict[str, dict] | None = None):
+                 monitor_overrides: dict[str, dict] | None = None,
+                 locks: list[str] | None = None):
         self.scenario = scenario
+        #: the node locks its Session holds for it (recorded in the history)
+        self.locks = locks
         self.inventory = inventory
         self.results_root = Path(results_root)
         self.seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
@@ -343,6 +346,8 @@ class ScenarioRunner:
         events.emit("run-start", scenario=self.scenario.name, gap=self.scenario.gap,
                     file=self.scenario.file, inventory=self.inventory.name, seed=self.seed,
                     version=__version__, wall_iso=dt.datetime.now(dt.UTC).isoformat())
+        if self.locks is not None:
+            events.emit("locks", held=self.locks)
         self.progress.start(self.scenario)
         with _SignalGuard(self.progress) as guard:
             try:

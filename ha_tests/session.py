@@ -301,7 +301,8 @@ class Session:
         assert entry.inventory is not None
         if entry.case is None:
             outcome = ScenarioRunner(entry.scenario, entry.inventory, self.results,
-                                     seed=entry.seed, progress=self.progress).run()
+                                     seed=entry.seed, progress=self.progress,
+                                     locks=entry.locks).run()
             return Ran(entry, outcome.status, outcome.summary, outcome.result_dir)
         from ha_tests.yardstick.run import catalog_services, run_case
 
@@ -310,7 +311,7 @@ class Session:
             needs = any(c.mapped.needs or c.mapped.attack_needs for c in task.cases)
             catalogs[id(task)] = catalog_services(task.inventory) if needs else None
         case = run_case(entry.case, entry.inventory, self.results, catalogs[id(task)],
-                        seed=entry.seed, progress=self.progress)
+                        seed=entry.seed, progress=self.progress, locks=entry.locks)
         for name, why in case.not_applicable.items():
             self.say(f"not applicable: {case.scenario}: {name}: {why}")
         if case.skipped:
