@@ -66,7 +66,7 @@ class HaScenarioTest(test.BaseTestCase):
             raise self.skipException(f"no ha-tests inventory: {exc}") from None
         policy = Policy(allow_destructive=CONF.ha.destructive,
                         opt_in="set [ha] destructive = True in tempest.conf",
-                        label=scenario.name)
+                        seed=CONF.ha.seed, label=scenario.name)
         session = Session(inventory, Path(CONF.ha.results_dir), policy)
         plan = session.plan([scenario])
         refusal = plan.refusal()
