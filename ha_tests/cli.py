@@ -107,25 +107,11 @@ def _session(args, inventory, policy):
     return Session(inventory, results, policy, progress=Progress(quiet=args.quiet), say=_say)
 
 
-def _print_plan(plan) -> int:
-    """--dry-run: the plan the run would follow; non-zero when a target cannot be resolved."""
-    print(plan.describe())
-    refusal = plan.refusal()
-    if refusal is not None:
-        print(f"note: a real run would refuse these (a dry run touches nothing):\n{refusal}",
-              file=sys.stderr)
-    unresolved = plan.unresolved()
-    if unresolved:
-        print("error: the run could not resolve:\n  " + "\n  ".join(unresolved),
-              file=sys.stderr)
-        return ExitCode.BAD_INPUT
-    return ExitCode.PASS
-
-
 def cmd_run(args) -> int:
     from ha_tests.inventory_formats import resolve_inventory
     from ha_tests.results import format_table, gap_table
     from ha_tests.scenario import load_scenario
+    from ha_tests.session import print_dry_run
     from ha_tests.yardstick import commands as yardstick_commands
     from ha_tests.yardstick import is_yardstick_file
 
@@ -142,7 +128,7 @@ def cmd_run(args) -> int:
         args, yardstick_out=Path(output) if output else None))
     plan = session.plan(scenarios, tasks)
     if args.dry_run:
-        return _print_plan(plan)
+        return print_dry_run(plan)
     result = session.run(plan)
     print(format_table(gap_table(result.summaries)))
     return result.exit_code
@@ -185,7 +171,7 @@ def cmd_validate_deployment(args) -> int:
     from ha_tests.profiles import load_profile, profile_paths
     from ha_tests.results import format_table, gap_table
     from ha_tests.scenario import load_scenario
-    from ha_tests.session import default_results_dir
+    from ha_tests.session import default_results_dir, print_dry_run
 
     profile = load_profile(args.profile)
     scenarios = [load_scenario(p) for p in profile_paths(args.profile)]
@@ -198,7 +184,7 @@ def cmd_validate_deployment(args) -> int:
     session = _session(args, inventory, policy)
     plan = session.plan(scenarios)
     if args.dry_run:
-        return _print_plan(plan)
+        return print_dry_run(plan)
     started = time.monotonic()
     result = session.run(plan)
     code = result.exit_code

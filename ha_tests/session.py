@@ -212,6 +212,21 @@ class SessionResult:
         return worst_exit(r.exit_code for r in self.ran)
 
 
+def print_dry_run(plan: Plan) -> int:
+    """``--dry-run`` at any door: the plan on stdout; on stderr what a real run would refuse
+    (a dry run touches nothing, so it needs no opt-in) and each target it cannot resolve,
+    which makes the exit code 2."""
+    print(plan.describe())
+    refusal = plan.refusal()
+    if refusal is not None:
+        _stderr(f"note: a real run would refuse these (a dry run touches nothing):\n{refusal}")
+    unresolved = plan.unresolved()
+    if unresolved:
+        _stderr("error: the run could not resolve:\n  " + "\n  ".join(unresolved))
+        return ExitCode.BAD_INPUT
+    return ExitCode.PASS
+
+
 class Session:
     """``Session(inventory, results, policy)``: ``plan(scenarios)``, then ``run(plan)``."""
 

@@ -55,7 +55,7 @@ def load_tasks(paths, args) -> list:
 def cmd_run(args) -> int:
     from ha_tests.progress import Progress
     from ha_tests.results import format_table, summary_rows
-    from ha_tests.session import Policy, Session, default_results_dir
+    from ha_tests.session import Policy, Session, default_results_dir, print_dry_run
 
     tasks = load_tasks(args.testcases, args)
     results_root = Path(args.results) if args.results else default_results_dir()
@@ -66,11 +66,7 @@ def cmd_run(args) -> int:
                       say=lambda text: print(text, file=sys.stderr))
     plan = session.plan(tasks=tasks)
     if args.dry_run:
-        print(plan.describe())
-        refusal = plan.refusal()
-        if refusal is not None:
-            print(f"note: a real run would refuse these:\n{refusal}", file=sys.stderr)
-        return ExitCode.BAD_INPUT if plan.unresolved() else ExitCode.PASS
+        return print_dry_run(plan)
     result = session.run(plan)
     if result.summaries:
         print(format_table(summary_rows(result.summaries)))

@@ -98,6 +98,13 @@ def _kind(name: str) -> str:
     return name
 
 
+def why(results: Path) -> str:
+    """What the runs' summaries say went wrong, for an assertion message."""
+    return "; ".join(f"{p.parent.name}: {json.loads(p.read_text()).get('error')} "
+                     f"{json.loads(p.read_text()).get('sla_failures')}"
+                     for p in results.glob("*/summary.json"))
+
+
 def what_it_did(results: Path) -> dict:
     """The plan it followed, the locks it held and the outputs it wrote."""
     (run_dir,) = [p.parent for p in results.glob("*/summary.json")]
@@ -118,7 +125,7 @@ def test_every_door_follows_one_plan_under_the_same_locks_to_the_same_outputs(
     seen = {}
     for door in NATIVE_DOORS:
         code, said = through(door, tmp_path, inventory_file, shipped)
-        assert code == 0, f"{door}: {said[-3000:]}"
+        assert code == 0, f"{door}: {said[-3000:]} {why(tmp_path / door / 'results')}"
         seen[door] = what_it_did(tmp_path / door / "results")
     first = seen["run"]
     assert first["status"] == "pass"
@@ -208,7 +215,8 @@ def test_yardstick_run_goes_through_the_session_too(tmp_path, web, monkeypatch):
     with pytest.raises(InputError, match="refusing destructive scenario"):
         yardstick_door(tmp_path, web, monkeypatch, test_target=False)
     assert not (tmp_path / "results").exists()
-    assert yardstick_door(tmp_path, web, monkeypatch, test_target=True) == 0
+    code = yardstick_door(tmp_path, web, monkeypatch, test_target=True)
+    assert code == 0, why(tmp_path / "results")
     did = what_it_did(tmp_path / "results")
     assert did["status"] == "pass" and did["plan"][0] == SEED
     assert did["locks"] == [["node1.LF"]]
