@@ -9,61 +9,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
 from ha_tests import __version__, plugins
-from ha_tests.errors import ExitCode, HaTestsError, InputError, Problem
+from ha_tests.errors import ExitCode, HaTestsError, InputError
 from ha_tests.masking import mask_text
-
-#: worst first: the exit code of a multi-scenario run is the worst of its scenarios
-EXIT_PRIORITY = [ExitCode.ROLLBACK_FAILED, ExitCode.INTERRUPTED, ExitCode.ERROR,
-                 ExitCode.PREFLIGHT_FAILED, ExitCode.BAD_INPUT, ExitCode.SLA_FAILED,
-                 ExitCode.PASS]
-
-
-def worst_exit(codes: list[int]) -> int:
-    for code in EXIT_PRIORITY:
-        if code in codes:
-            return code
-    return ExitCode.PASS
-
-
-def shipped_scenarios_dir() -> Path:
-    env = os.environ.get("HA_TESTS_SCENARIOS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "scenarios"
-
-
-def default_results_dir() -> Path:
-    env = os.environ.get("HA_TESTS_RESULTS")
-    if env:
-        return Path(env)
-    return Path.cwd() / "results"
-
-
-def expand_scenarios(items: list[str]) -> list[Path]:
-    """Files, directories of *.yaml, or names of shipped scenarios."""
-    paths: list[Path] = []
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            paths += sorted(path.glob("*.yaml"))
-        elif path.exists():
-            paths.append(path)
-        else:
-            shipped = shipped_scenarios_dir() / f"{item.removesuffix('.yaml')}.yaml"
-            if shipped.exists():
-                paths.append(shipped)
-            else:
-                from ha_tests.yamlsource import did_you_mean
-                names = [p.stem for p in shipped_scenarios_dir().glob("*.yaml")]
-                raise InputError(Problem(item, None, None, "", "no such scenario file or "
-                                         "shipped scenario",
-                                         did_you_mean(item, names) or "see 'ha-tests list'"))
-    return paths
+from ha_tests.scenario_files import expand_scenarios, shipped_scenarios_dir
 
 
 def discovery_commands():
@@ -142,22 +94,32 @@ def cmd_plugins(args) -> int:
     return ExitCode.PASS
 
 
-def _confirm_destructive(inventory, scenarios, args) -> None:
-    destructive = [s.name for s in scenarios if s.model.destructive and s.model.attackers]
-    if destructive and not inventory.test_target and not args.i_know:
-        raise InputError(Problem(
-            inventory.source_file or "<inventory>", None, None, "test_target",
-            f"refusing destructive scenarios ({', '.join(destructive)}) on '{inventory.name}', "
-            "which is not marked as a test target",
-            "set 'test_target: true' in the inventory or pass --i-know-this-is-destructive"))
+def _say(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _policy(args, **more):
+    from ha_tests.session import Policy
+
+    junit = getattr(args, "junit", None)
+    options = {"allow_destructive": getattr(args, "i_know", False), "seed": args.seed,
+               "junit": Path(junit) if junit else None, "png": getattr(args, "png", False)}
+    return Policy(**{**options, **more})
+
+
+def _session(args, inventory, policy):
+    from ha_tests.progress import Progress
+    from ha_tests.session import Session, default_results_dir
+
+    results = Path(args.results) if args.results else default_results_dir()
+    return Session(inventory, results, policy, progress=Progress(quiet=args.quiet), say=_say)
 
 
 def cmd_run(args) -> int:
-    from ha_tests.inventory import resolve_inventory
-    from ha_tests.progress import Progress
-    from ha_tests.results import format_table, gap_table, junit_suite, write_csv
-    from ha_tests.runner import ScenarioRunner
+    from ha_tests.inventory_formats import resolve_inventory
+    from ha_tests.results import format_table, gap_table
     from ha_tests.scenario import load_scenario
+    from ha_tests.session import print_dry_run
     from ha_tests.yardstick import commands as yardstick_commands
     from ha_tests.yardstick import is_yardstick_file
 
@@ -167,74 +129,19 @@ def cmd_run(args) -> int:
     # everything is validated before anything is touched
     scenarios = [load_scenario(p) for p in native_paths]
     tasks = yardstick_commands.load_tasks(yardstick_paths, args) if yardstick_paths else []
-    inventory = None
-    if scenarios:
-        inventory = resolve_inventory(args.inventory, getattr(args, "inventory_format", "auto"))
+    inventory = resolve_inventory(args.inventory, getattr(args, "inventory_format", "auto")) \
+        if scenarios else None
+    if inventory is not None:
         inventory = discovery_commands().completed(inventory, scenarios, args)
-        _confirm_destructive(inventory, scenarios, args)
+    output = getattr(args, "output", None)
+    session = _session(args, inventory, _policy(
+        args, yardstick_out=Path(output) if output else None))
+    plan = session.plan(scenarios, tasks)
     if args.dry_run:
-        code = _dry_run(scenarios, inventory, args) if scenarios else ExitCode.PASS
-        for task in tasks:
-            _dry_run([c.scenario for c in task.cases], task.inventory, args)
-        return code
-    results_root = Path(args.results) if args.results else default_results_dir()
-    progress = Progress(quiet=args.quiet)
-    summaries, codes, result_dirs = [], [], []
-    for scenario in scenarios:
-        runner = ScenarioRunner(scenario, inventory, results_root, seed=args.seed,
-                                progress=progress)
-        outcome = runner.run()
-        summaries.append(outcome.summary)
-        codes.append(outcome.exit_code)
-        result_dirs.append(outcome.result_dir)
-        print(f"results: {outcome.result_dir}", file=sys.stderr)
-        if outcome.status == "interrupted":
-            break
-    if tasks and ExitCode.INTERRUPTED not in codes:
-        case_results, task_summaries, task_codes = yardstick_commands.run_tasks(
-            tasks, args, results_root, progress)
-        summaries += task_summaries
-        codes += task_codes
-        result_dirs += [r.result_dir for r in case_results if r.result_dir]
-    rows = gap_table(summaries)
-    print(format_table(rows))
-    csv_path = results_root / f"{summaries[0]['finished'][:19].replace(':', '')}-gap-table.csv" \
-        if summaries and summaries[0].get("finished") else None
-    if csv_path:
-        write_csv(csv_path, rows)
-        print(f"gap-area table: {csv_path}", file=sys.stderr)
-        write_run_report(csv_path.with_name(csv_path.name.replace("-gap-table.csv",
-                                                                  "-report.html")),
-                         result_dirs, png=getattr(args, "png", False))
-    if args.junit:
-        junit_suite(summaries).write(args.junit, pretty=True)
-    return worst_exit(codes)
-
-
-def write_run_report(path: Path, result_dirs: list[Path], png: bool = False) -> Path | None:
-    """The run's HTML report (and PNG timelines when asked); a report that cannot be made is
-    said loudly but never changes the run's verdict or exit code."""
-    from ha_tests.report import build_report
-
-    dirs = [d for d in result_dirs if (Path(d) / "summary.json").is_file()]
-    if not dirs:
-        return None
-    try:
-        build_report(dirs, path)
-        print(f"report: {path}", file=sys.stderr)
-        if png:
-            from ha_tests.report.png import PngUnavailable, export_pngs
-            from ha_tests.report.records import load_runs
-            try:
-                for png_file in export_pngs(load_runs(dirs)):
-                    print(f"timeline: {png_file}", file=sys.stderr)
-            except PngUnavailable as exc:
-                print(f"warning: no PNG timelines: {exc}", file=sys.stderr)
-    except Exception as exc:  # noqa: BLE001 - the run's results are on disk already
-        print(f"warning: the HTML report could not be written ({exc}); rebuild it with "
-              f"'ha-tests report {' '.join(map(str, dirs))}'", file=sys.stderr)
-        return None
-    return path
+        return print_dry_run(plan)
+    result = session.run(plan)
+    print(format_table(gap_table(result.summaries)))
+    return result.exit_code
 
 
 def cmd_report(args) -> int:
@@ -243,6 +150,7 @@ def cmd_report(args) -> int:
     from ha_tests.report.history import compare, format_changes
     from ha_tests.report.png import PngUnavailable, export_pngs
     from ha_tests.report.records import load_runs
+    from ha_tests.session import default_results_dir
 
     paths = [Path(p) for p in args.results_dirs] or [default_results_dir()]
     if args.history:
@@ -268,79 +176,33 @@ def cmd_report(args) -> int:
     return ExitCode.PASS
 
 
-def _dry_run(scenarios, inventory, args) -> int:
-    import random
-
-    from ha_tests.context import RunContext
-    from ha_tests.targets import pick
-
-    ctx = RunContext(inventory)
-    try:
-        for scenario in scenarios:
-            seed = args.seed if args.seed is not None else 0
-            print(f"{scenario.name} ({scenario.gap}) — would, with seed {seed}:")
-            rng = random.Random(seed)
-            resolved = {}
-            for name, spec in scenario.model.targets.items():
-                try:
-                    resolved[name] = [n.name for n in pick(spec, inventory, ctx.shells, rng,
-                                                           scenario.file)]
-                except HaTestsError as exc:
-                    resolved[name] = [f"<unresolved: {exc}>"]
-            for step, use in enumerate(scenario.attackers, 1):
-                where = ", ".join(resolved.get(use.target, [])) if use.target else "the cloud"
-                params = use.params.model_dump(exclude_defaults=True)
-                print(f"  {step}. {use.type} on {where} {params}")
-            for use in scenario.monitors:
-                print(f"  monitor {use.name}: {use.type} every "
-                      f"{use.spec.interval:g} s")  # type: ignore[attr-defined]
-    finally:
-        ctx.close()
-    return ExitCode.PASS
-
-
 def cmd_validate_deployment(args) -> int:
     """Installer post-deploy gate (gap-6): a profile, a time budget, JUnit XML, an exit code."""
     import time
 
-    from ha_tests.inventory import resolve_inventory
+    from ha_tests.inventory_formats import resolve_inventory
     from ha_tests.profiles import load_profile, profile_paths
-    from ha_tests.progress import Progress
-    from ha_tests.results import format_table, gap_table, junit_suite
-    from ha_tests.runner import ScenarioRunner
+    from ha_tests.results import format_table, gap_table
     from ha_tests.scenario import load_scenario
+    from ha_tests.session import default_results_dir, print_dry_run
 
     profile = load_profile(args.profile)
     scenarios = [load_scenario(p) for p in profile_paths(args.profile)]
     inventory = resolve_inventory(args.inventory, args.inventory_format)
     inventory = discovery_commands().completed(inventory, scenarios, args)
-    _confirm_destructive(inventory, scenarios, args)
-    if args.dry_run:
-        return _dry_run(scenarios, inventory, args)
     budget = args.max_time or profile.max_total_time
     results_root = Path(args.results) if args.results else default_results_dir()
-    progress = Progress(quiet=args.quiet)
-    started = time.monotonic()
-    summaries, codes, result_dirs = [], [], []
-    for scenario in scenarios:
-        elapsed = time.monotonic() - started
-        if elapsed >= budget:
-            summaries.append({"scenario": scenario.name, "gap": scenario.gap, "status": "skipped",
-                              "skip_reason": f"time budget of {budget:g} s used up",
-                              "monitors": {}, "targets": {}})
-            continue
-        outcome = ScenarioRunner(scenario, inventory, results_root, seed=args.seed,
-                                 progress=progress).run()
-        summaries.append(outcome.summary)
-        codes.append(outcome.exit_code)
-        result_dirs.append(outcome.result_dir)
-        if outcome.status == "interrupted":
-            break
-    write_run_report(results_root / f"{args.profile}-report.html", result_dirs)
     junit_path = Path(args.junit) if args.junit else results_root / f"{args.profile}-junit.xml"
-    junit_path.parent.mkdir(parents=True, exist_ok=True)
-    junit_suite(summaries, name=f"ha-tests.{args.profile}").write(str(junit_path), pretty=True)
-    code = worst_exit(codes)
+    policy = _policy(args, junit=junit_path, junit_name=f"ha-tests.{args.profile}",
+                     max_time=budget, label=args.profile)
+    session = _session(args, inventory, policy)
+    plan = session.plan(scenarios)
+    if args.dry_run:
+        return print_dry_run(plan)
+    started = time.monotonic()
+    result = session.run(plan)
+    code = result.exit_code
+    summaries = result.summaries
     passed = sum(1 for s in summaries if s["status"] == "pass")
     print(format_table(gap_table(summaries)))
     print(f"\n{profile.name}: {passed}/{len(summaries)} passed in "
@@ -383,7 +245,7 @@ def cmd_demo(args) -> int:
         run_args = argparse.Namespace(
             scenarios=[str(shipped_scenarios_dir())], inventory=str(lab.inventory_path),
             results=args.results, seed=args.seed, quiet=False, junit=args.junit,
-            dry_run=False, i_know=False)
+            dry_run=False, i_know=False, png=False, output=None)
         return cmd_run(run_args)
     finally:
         if not was_up and not args.keep_lab:

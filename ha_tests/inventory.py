@@ -226,21 +226,6 @@ def load_inventory(path: str | Path) -> Inventory:
     return inventory
 
 
-def resolve_inventory(path: str | Path | None, fmt: str = "auto") -> Inventory:
-    """The given inventory (any format), else $HA_TESTS_INVENTORY, else the running lab's."""
-    if path is None:
-        path = os.environ.get("HA_TESTS_INVENTORY") or None
-    if path is None:
-        path = default_inventory_path()
-        if not path.exists():
-            raise InputError(Problem(str(path), None, None, "",
-                                     "no inventory given and the lab is not up",
-                                     "run 'ha-tests lab up' or pass --inventory FILE"))
-    from ha_tests.inventory_formats import load_any
-
-    return load_any(path, fmt)
-
-
 _PLACEHOLDER = __import__("re").compile(r"\{(vip|node):([A-Za-z0-9_.-]+)\}")
 
 

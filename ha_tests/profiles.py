@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from ha_tests.errors import InputError, Problem
+from ha_tests.scenario_files import expand_scenarios, shipped_scenarios_dir
 from ha_tests.validation import StrictModel, validate
 from ha_tests.yamlsource import did_you_mean, load_file
 
@@ -19,8 +20,6 @@ class Profile(StrictModel):
 
 
 def profiles_dir() -> Path:
-    from ha_tests.cli import shipped_scenarios_dir
-
     return shipped_scenarios_dir() / "profiles"
 
 
@@ -35,6 +34,4 @@ def load_profile(name: str) -> Profile:
 
 
 def profile_paths(name: str) -> list[Path]:
-    from ha_tests.cli import expand_scenarios
-
     return expand_scenarios(load_profile(name).scenarios)

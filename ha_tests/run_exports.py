@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _results_root(args) -> Path:
-    from ha_tests.cli import default_results_dir
+    from ha_tests.session import default_results_dir
 
     return Path(args.results) if getattr(args, "results", None) else default_results_dir()
 

@@ -39,7 +39,7 @@ from ha_tests.operations.steps import OperationSteps
 from ha_tests.progress import Progress
 from ha_tests.sampling import SamplingLoop
 from ha_tests.scenario import PluginUse, Scenario
-from ha_tests.targets import pick
+from ha_tests.targets import resolve_targets
 from ha_tests.verdict import judge_monitor
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,11 @@ def _utc_stamp() -> str:
 class ScenarioRunner:
     def __init__(self, scenario: Scenario, inventory: Inventory, results_root: Path, *,
                  seed: int | None = None, progress: Progress | None = None,
-                 monitor_overrides: dict[str, dict] | None = None):
+                 monitor_overrides: dict[str, dict] | None = None,
+                 locks: list[str] | None = None):
         self.scenario = scenario
+        #: the node locks its Session holds for it (recorded in the history)
+        self.locks = locks
         self.inventory = inventory
         self.results_root = Path(results_root)
         self.seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
@@ -131,15 +134,7 @@ class ScenarioRunner:
 
     # -- building ---------------------------------------------------------------------------
     def _resolve_targets(self, ctx: RunContext) -> dict[str, list[Node]]:
-        rng = random.Random(self.seed)
-        resolved: dict[str, list[Node]] = {}
-        for name, spec in self.scenario.model.targets.items():
-            if spec.seed is not None:
-                rng_for = random.Random(spec.seed)
-            else:
-                rng_for = rng
-            resolved[name] = pick(spec, self.inventory, ctx.shells, rng_for, self.scenario.file)
-        return resolved
+        return resolve_targets(self.scenario, self.inventory, ctx.shells, self.seed)
 
     def _build(self, ctx: RunContext, targets: dict[str, list[Node]]) -> None:
         for use in self.scenario.attackers:
@@ -352,6 +347,8 @@ class ScenarioRunner:
         events.emit("run-start", scenario=self.scenario.name, gap=self.scenario.gap,
                     file=self.scenario.file, inventory=self.inventory.name, seed=self.seed,
                     version=__version__, wall_iso=dt.datetime.now(dt.UTC).isoformat())
+        if self.locks is not None:
+            events.emit("locks", held=self.locks)
         self.progress.start(self.scenario)
         with _SignalGuard(self.progress) as guard:
             try:

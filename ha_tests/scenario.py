@@ -185,6 +185,7 @@ class ScenarioModel(StrictModel):
     gap: GapArea
     tags: list[str] = []
     requires: list[str] = Field([], description="inventory services the scenario needs")
+    #: a claim, never trusted: ha_tests.destructive decides from what the scenario uses
     destructive: bool = True
     targets: dict[str, TargetSpec] = {}
     attackers: list[AttackerSpec] = []

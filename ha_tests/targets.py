@@ -11,7 +11,7 @@ import random
 
 from ha_tests.errors import InputError, PreflightError, Problem, TransportError
 from ha_tests.inventory import Inventory, Node
-from ha_tests.scenario import TargetSpec
+from ha_tests.scenario import Scenario, TargetSpec
 from ha_tests.transport import ShellPool
 from ha_tests.yamlsource import did_you_mean
 
@@ -81,3 +81,25 @@ def pick(spec: TargetSpec, inventory: Inventory, shells: ShellPool, rng: random.
         return [rng.choice(others)] if others else []
     size = {"one": 1, "minority": max(1, (count - 1) // 2), "majority": count // 2 + 1}[spec.pick]
     return sorted(rng.sample(nodes, min(size, count)), key=lambda n: nodes.index(n))
+
+
+def resolve_targets(scenario: Scenario, inventory: Inventory, shells: ShellPool, seed: int,
+                    *, errors: dict[str, str] | None = None) -> dict[str, list[Node]]:
+    """Every target of a scenario, in its declared order: a target's own ``seed:`` picks
+    with its own generator, the others share one seeded with the run's seed. The run and
+    its plan (``--dry-run``) both call this, so they name the same nodes.
+
+    With ``errors``, a target that cannot be resolved is left out and its reason put there
+    (a plan names every problem at once); without, the first one raises.
+    """
+    rng = random.Random(seed)
+    resolved: dict[str, list[Node]] = {}
+    for name, spec in scenario.model.targets.items():
+        own = random.Random(spec.seed) if spec.seed is not None else rng
+        try:
+            resolved[name] = pick(spec, inventory, shells, own, scenario.file)
+        except (InputError, PreflightError) as exc:
+            if errors is None:
+                raise
+            errors[name] = str(exc)
+    return resolved

@@ -43,7 +43,7 @@ def add_run_options(parser) -> None:
 
 
 def cmd_discover(args) -> int:
-    from ha_tests.inventory import resolve_inventory
+    from ha_tests.inventory_formats import resolve_inventory
 
     inventory = resolve_inventory(args.inventory, args.inventory_format)
     if args.known_hosts:

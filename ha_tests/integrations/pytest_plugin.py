@@ -1,8 +1,10 @@
 """pytest plugin: every scenario YAML is a test item; a fixture API for HA tests in Python.
 
 ``pytest scenarios/`` collects files that look like scenarios (a mapping with ``gap`` and
-``monitors``). Items carry a marker per gap area (``ha_gap_1`` ... ``ha_classic``). Under
-pytest-xdist, node locks (ha_tests.locks) keep two workers from attacking one node at once.
+``monitors``). Items carry a marker per gap area (``ha_gap_1`` ... ``ha_classic``). Each item
+runs through the same Session as ``ha-tests run`` (ha_tests.session): the same destructive
+decision (a refused scenario is a skip here), the same node locks (so pytest-xdist workers
+never attack one node at once) and the same outputs.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ha_tests.destructive import destructive_reasons
 from ha_tests.errors import InputError
 
 GAP_MARKERS = {gap: f"ha_{gap.replace('-', '_')}" for gap in
@@ -60,7 +63,7 @@ class ScenarioFile(pytest.File):
             raise self.CollectError(str(exc)) from None
         item = ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
         item.add_marker(GAP_MARKERS[scenario.gap])
-        if scenario.model.destructive and scenario.attackers:
+        if destructive_reasons(scenario):
             item.add_marker("ha_destructive")
         yield item
 
@@ -109,28 +112,31 @@ class ScenarioItem(pytest.Item):
 
 
 def _inventory(config):
-    from ha_tests.inventory import resolve_inventory
+    from ha_tests.inventory_formats import resolve_inventory
 
     return resolve_inventory(config.getoption("--ha-inventory"))
 
 
 def run_scenario(config, scenario, inventory=None):
-    """Run under node locks; the same runner as the CLI, so results are identical."""
-    from ha_tests.locks import hold, resources
-    from ha_tests.progress import Progress
-    from ha_tests.runner import ScenarioRunner
+    """One scenario through the Session, as ``ha-tests run`` runs it; a scenario the
+    destructive policy refuses is skipped with the reason and how to allow it."""
+    from ha_tests.session import Policy, Session
 
     inventory = inventory or _inventory(config)
-    if scenario.model.destructive and scenario.attackers and not inventory.test_target \
-            and not config.getoption("--ha-i-know-this-is-destructive"):
-        pytest.skip(f"destructive scenario and inventory '{inventory.name}' is not marked "
-                    "test_target (use --ha-i-know-this-is-destructive)")
     results = Path(config.getoption("--ha-results") or os.environ.get("HA_TESTS_RESULTS")
                    or "results")
-    with hold(inventory, resources(scenario, inventory)):
-        runner = ScenarioRunner(scenario, inventory, results, seed=config.getoption("--ha-seed"),
-                                progress=Progress(quiet=True))
-        return runner.run()
+    policy = Policy(allow_destructive=config.getoption("--ha-i-know-this-is-destructive"),
+                    opt_in="pass --ha-i-know-this-is-destructive", seed=config.getoption(
+                        "--ha-seed"), label=scenario.name)
+    session = Session(inventory, results, policy)
+    plan = session.plan([scenario])
+    refusal = plan.refusal()
+    if refusal is not None:
+        pytest.skip(str(refusal))
+    (ran,) = session.run(plan).ran
+    from ha_tests.runner import RunOutcome
+
+    return RunOutcome(ran.status, ran.result_dir, ran.summary or {})
 
 
 @pytest.fixture

@@ -6,10 +6,11 @@ YAML, as kolla-ansible and TripleO write them). ``load_any`` picks the reader by
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ha_tests.errors import InputError, Problem
-from ha_tests.inventory import Inventory, load_inventory
+from ha_tests.inventory import Inventory, default_inventory_path, load_inventory
 
 FORMATS = ("ha-tests", "pod", "ansible")
 
@@ -52,3 +53,16 @@ def load_any(path: str | Path, fmt: str = "auto") -> Inventory:
         return load_pod(path, "")
     raise InputError(Problem(str(path), None, None, "", f"unknown inventory format '{fmt}'",
                              "use one of: auto, " + ", ".join(FORMATS)))
+
+
+def resolve_inventory(path: str | Path | None, fmt: str = "auto") -> Inventory:
+    """The given inventory (any format), else $HA_TESTS_INVENTORY, else the running lab's."""
+    if path is None:
+        path = os.environ.get("HA_TESTS_INVENTORY") or None
+    if path is None:
+        path = default_inventory_path()
+        if not path.exists():
+            raise InputError(Problem(str(path), None, None, "",
+                                     "no inventory given and the lab is not up",
+                                     "run 'ha-tests lab up' or pass --inventory FILE"))
+    return load_any(path, fmt)

@@ -41,68 +41,36 @@ def _load(path: str, args):
 
 
 def load_tasks(paths, args) -> list:
-    """Every task loaded and checked before anything is attacked (also for ``ha-tests run``)."""
+    """Every task loaded and checked before anything is attacked (also for ``ha-tests run``);
+    whether it may attack its pod is the Session's decision, as at every door."""
     tasks = [_load(str(path), args) for path in paths]
     for task in tasks:
         if task.inventory is None and not task.skipped:
             raise InputError(Problem(task.test_case, None, None, "context.file",
                                      f"test case {task.test_case}: no pod.yaml found",
                                      "pass --pod pod.yaml"))
-        inventory = task.inventory
-        if inventory is not None and not inventory.test_target and \
-                not getattr(args, "i_know", False) and \
-                any(c.scenario.attackers for c in task.cases):
-            raise InputError(Problem(
-                inventory.source_file or "pod.yaml", None, None, "",
-                f"refusing to attack the nodes of {Path(inventory.source_file or '').name} "
-                f"({task.test_case}): a pod.yaml does not say it is a test target",
-                "pass --i-know-this-is-destructive (or --inventory with 'test_target: true')"))
     return tasks
 
 
-def run_tasks(tasks, args, results_root: Path, progress) -> tuple[list, list, list[int]]:
-    """Run loaded tasks; (CaseResults, summaries, exit codes), and write yardstick.out."""
-    from ha_tests.runner import STATUS_EXIT
-    from ha_tests.yardstick.output import write_yardstick_out, yardstick_record
-    from ha_tests.yardstick.run import run_task
-
-    results, codes = [], []
-    for task in tasks:
-        for result in run_task(task, results_root, seed=getattr(args, "seed", None),
-                               progress=progress):
-            results.append(result)
-            codes.append(STATUS_EXIT.get(result.status, ExitCode.PASS))
-            if result.result_dir:
-                print(f"results: {result.result_dir}", file=sys.stderr)
-            for name, why in result.not_applicable.items():
-                print(f"not applicable: {result.scenario}: {name}: {why}", file=sys.stderr)
-            if result.skipped:
-                print(f"skipped: {result.scenario}: {result.skipped}", file=sys.stderr)
-            if result.status == "interrupted":
-                break
-    if results:
-        output = getattr(args, "output", None)
-        out = Path(output) if output else results_root / "yardstick.out"
-        write_yardstick_out(out, yardstick_record(results))
-        print(f"yardstick output: {out}", file=sys.stderr)
-    summaries = [r.summary for r in results if r.summary is not None]
-    return results, summaries, codes
-
-
 def cmd_run(args) -> int:
-    from ha_tests.cli import default_results_dir, worst_exit
     from ha_tests.progress import Progress
-    from ha_tests.results import format_table, junit_suite, summary_rows
+    from ha_tests.results import format_table, summary_rows
+    from ha_tests.session import Policy, Session, default_results_dir, print_dry_run
 
     tasks = load_tasks(args.testcases, args)
     results_root = Path(args.results) if args.results else default_results_dir()
-    _results, summaries, codes = run_tasks(tasks, args, results_root,
-                                           Progress(quiet=args.quiet))
-    if summaries:
-        print(format_table(summary_rows(summaries)))
-    if args.junit and summaries:
-        junit_suite(summaries).write(args.junit, pretty=True)
-    return worst_exit(codes)
+    policy = Policy(allow_destructive=args.i_know, seed=args.seed,
+                    junit=Path(args.junit) if args.junit else None,
+                    yardstick_out=Path(args.output) if args.output else None)
+    session = Session(None, results_root, policy, progress=Progress(quiet=args.quiet),
+                      say=lambda text: print(text, file=sys.stderr))
+    plan = session.plan(tasks=tasks)
+    if args.dry_run:
+        return print_dry_run(plan)
+    result = session.run(plan)
+    if result.summaries:
+        print(format_table(summary_rows(result.summaries)))
+    return result.exit_code
 
 
 def cmd_convert(args) -> int:
@@ -162,6 +130,8 @@ def register(subparsers) -> None:
     run.add_argument("--seed", type=int)
     run.add_argument("--junit", help="also write JUnit XML")
     run.add_argument("-q", "--quiet", action="store_true")
+    run.add_argument("--dry-run", action="store_true",
+                     help="show what would be attacked, where and in what order; touch nothing")
     run.add_argument("--i-know-this-is-destructive", dest="i_know", action="store_true",
                      help="attack the pod's nodes (a pod.yaml cannot say it is a test target)")
     run.set_defaults(func=cmd_run)

@@ -93,9 +93,15 @@ def test_ha_scenario_runs_as_a_tempest_test_beside_tempests_identity_tests(works
     assert png.read_bytes()[:200] in stream  # the image itself is attached
 
 
-def test_destructive_tests_are_skipped_unless_enabled(workspace):
+def test_destructive_tests_are_skipped_unless_enabled(workspace, lab, tmp_path):
+    """The same decision as every door: an inventory not marked test_target needs the
+    opt-in ([ha] destructive), and the skip names what the scenario uses."""
+    production = tmp_path / "production-inventory.yaml"
+    production.write_text(lab.inventory_path.read_text().replace("test_target: true",
+                                                                 "test_target: false"))
     conf = workspace / "etc" / "tempest.conf"
-    conf.write_text(conf.read_text().replace("destructive = true", "destructive = false"))
+    conf.write_text(conf.read_text().replace("destructive = true", "destructive = false")
+                    .replace(f"inventory = {lab.inventory_path}", f"inventory = {production}"))
     # with only skipped tests, `tempest run` exits 1 by design: run one identity test beside
     proc = tempest_run(workspace, f"(ha_tests|{IDENTITY_TESTS}.*test_token_auth_creation)")
     output = proc.stdout + proc.stderr

@@ -19,6 +19,8 @@ HaGroup = [
     cfg.BoolOpt("destructive", default=False,
                 help="Run scenarios that inject faults. Off by default: they kill processes, "
                      "cut networks and power nodes off."),
+    cfg.IntOpt("seed", default=None,
+               help="Seed for random target picks (replays a run's choice of nodes)."),
     cfg.BoolOpt("png_timelines", default=True,
                 help="Render each scenario's timelines as PNG (needs Chromium) and attach "
                      "them, with report.html, to the test's details."),

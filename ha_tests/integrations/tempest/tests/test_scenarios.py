@@ -1,7 +1,10 @@
 """One Tempest test per HA scenario, generated from the scenario files at import time.
 
-The test body is the same ScenarioRunner the CLI uses (a thin adapter, not a second engine);
-Tempest's own tempest.conf supplies the identity URI and admin credentials for the monitors.
+The test body hands the scenario to the same Session the CLI uses (a thin adapter, not a
+second engine): the same destructive decision (``[ha] destructive`` is this door's opt-in, an
+inventory marked ``test_target`` needs none; a refusal is a skip), the same node locks and the
+same outputs. Tempest's own tempest.conf supplies the identity URI and admin credentials for
+the monitors.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ _NAMESPACE = uuid.UUID("6f1c3c1e-2f0e-4c55-9e57-5c1d8d3a7a10")
 
 
 def _scenario_paths() -> list[Path]:
-    from ha_tests.cli import expand_scenarios, shipped_scenarios_dir
     from ha_tests.profiles import profile_paths
+    from ha_tests.scenario_files import expand_scenarios, shipped_scenarios_dir
 
     ha = getattr(CONF, "ha", None)
     if ha is not None and ha.profile:
@@ -30,7 +33,8 @@ def _scenario_paths() -> list[Path]:
 
 
 def _inventory():
-    from ha_tests.inventory import CloudAuth, resolve_inventory
+    from ha_tests.inventory import CloudAuth
+    from ha_tests.inventory_formats import resolve_inventory
 
     inventory = resolve_inventory(CONF.ha.inventory)
     if CONF.ha.use_tempest_credentials and CONF.identity.uri_v3 and CONF.auth.admin_password:
@@ -52,32 +56,32 @@ class HaScenarioTest(test.BaseTestCase):
 
     def _run(self, path: Path):
         from ha_tests.errors import InputError
-        from ha_tests.progress import Progress
-        from ha_tests.runner import ScenarioRunner
         from ha_tests.scenario import load_scenario
+        from ha_tests.session import Policy, Session
 
         scenario = load_scenario(path)
-        if scenario.model.destructive and scenario.attackers and not CONF.ha.destructive:
-            raise self.skipException(
-                f"{scenario.name} injects faults; set [ha] destructive = True in tempest.conf "
-                "to run destructive HA tests")
         try:
             inventory = _inventory()
         except InputError as exc:
             raise self.skipException(f"no ha-tests inventory: {exc}") from None
-        from ha_tests.locks import hold, resources
-
-        with hold(inventory, resources(scenario, inventory)):
-            outcome = ScenarioRunner(scenario, inventory, Path(CONF.ha.results_dir),
-                                     progress=Progress(quiet=True)).run()
-        self._attach(outcome.result_dir)
-        if outcome.status == "skipped":
-            raise self.skipException(outcome.summary.get("skip_reason") or "skipped")
-        if outcome.status != "pass":
-            reasons = outcome.summary.get("sla_failures") or [outcome.summary.get("error")]
-            self.fail(f"{scenario.name}: {outcome.status}: {'; '.join(filter(None, reasons))}"
-                      f" (results: {outcome.result_dir})")
-
+        policy = Policy(allow_destructive=CONF.ha.destructive,
+                        opt_in="set [ha] destructive = True in tempest.conf",
+                        seed=CONF.ha.seed, label=scenario.name)
+        session = Session(inventory, Path(CONF.ha.results_dir), policy)
+        plan = session.plan([scenario])
+        refusal = plan.refusal()
+        if refusal is not None:
+            raise self.skipException(str(refusal))
+        (ran,) = session.run(plan).ran
+        summary = ran.summary or {}
+        if ran.result_dir is not None:
+            self._attach(ran.result_dir)
+        if ran.status == "skipped":
+            raise self.skipException(summary.get("skip_reason") or "skipped")
+        if ran.status != "pass":
+            reasons = summary.get("sla_failures") or [summary.get("error")]
+            self.fail(f"{scenario.name}: {ran.status}: {'; '.join(filter(None, reasons))}"
+                      f" (results: {ran.result_dir})")
 
     def _attach(self, result_dir: Path) -> None:
         """report.html and PNG timelines as test details: subunit carries them, and the

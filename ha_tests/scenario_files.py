@@ -1,0 +1,40 @@
+"""Where scenario files come from: paths, directories, or the names of shipped scenarios.
+
+Every front door and the profiles name scenarios the same way, so this lives below them all.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ha_tests.errors import InputError, Problem
+from ha_tests.yamlsource import did_you_mean
+
+
+def shipped_scenarios_dir() -> Path:
+    env = os.environ.get("HA_TESTS_SCENARIOS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def expand_scenarios(items: list[str]) -> list[Path]:
+    """Files, directories of *.yaml, or names of shipped scenarios."""
+    paths: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            paths += sorted(path.glob("*.yaml"))
+        elif path.exists():
+            paths.append(path)
+        else:
+            shipped = shipped_scenarios_dir() / f"{item.removesuffix('.yaml')}.yaml"
+            if shipped.exists():
+                paths.append(shipped)
+            else:
+                names = [p.stem for p in shipped_scenarios_dir().glob("*.yaml")]
+                raise InputError(Problem(item, None, None, "", "no such scenario file or "
+                                         "shipped scenario",
+                                         did_you_mean(item, names) or "see 'ha-tests list'"))
+    return paths
