@@ -156,6 +156,7 @@ class BlockNic(Attacker):
             self.done[node.name] = {"interface": name, "restore": items,
                                     "armed_wall": time.time(), "duration": seconds,
                                     "carries_ssh": carries_ssh}
+            self.checkpoint()  # the routes to put back are in the ledger before the link goes
             # the timer itself takes the link down once told to go: the link is never down
             # without the timer that brings it back, and the runner knows the timer is armed
             deadman.arm(shell, KIND, self.ident, seconds, RESTORE, name, *items,
@@ -234,7 +235,9 @@ class BlockNic(Attacker):
 
     def restore_state(self, state: dict[str, Any]) -> None:
         self.ident = state.get("ident", self.ident)
-        self.done = {k: dict(v) for k, v in state.get("done", {}).items()}
+        unknown = {n.name: {"interface": self.interface_on(n), "restore": [], "armed_wall": 0,
+                            "duration": 0, "carries_ssh": False} for n in self.nodes}
+        self.done = {k: dict(v) for k, v in state.get("done", unknown).items()}
 
     def describe(self) -> str:
         return (f"{self.name}: {self.params.interface} down on "

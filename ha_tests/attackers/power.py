@@ -177,6 +177,7 @@ class _PowerAttacker(Attacker):
                     self.markers[node.name] = marker
             if node.name not in self.affected:
                 self.affected.append(node.name)
+            self.checkpoint()  # the ledger names the node before its BMC is told anything
             sent = time.monotonic()
             getattr(self._bmc(node), f"power_{self.action}")(timeout=self.params.bmc_timeout)
             facts["command_s"] = round(time.monotonic() - sent, 3)
@@ -219,7 +220,7 @@ class _PowerAttacker(Attacker):
         return {"affected": list(self.affected)}
 
     def restore_state(self, state: dict[str, Any]) -> None:
-        self.affected = list(state.get("affected", []))
+        self.affected = list(state.get("affected", [n.name for n in self.nodes]))
 
     def describe(self) -> str:
         return f"{self.name}: power {self.action} over the BMC of " + \
