@@ -28,6 +28,7 @@ import pytest
 from local_target import answers
 
 from ha_tests.events import read_events
+from ha_tests.inventory import load_inventory
 from ha_tests.ledger import Ledger
 from ha_tests.processes import find
 from ha_tests.transport.local import LocalShell
@@ -249,3 +250,21 @@ def test_kill_9_during_inject_then_heal_leaves_the_machine_whole(machine, web, t
     assert "healed" in heal.stdout, heal.stdout
     assert machine.broken() == []  # now, not when the node-side timers (60 s) fire
     assert Ledger().entries() == []
+
+
+def test_an_entry_that_names_no_step_is_healed_from_its_nodes_not_called_healed(machine, web):
+    """A state without its keys (nobody knows how far inject got): heal checks every node of
+    the entry against the parameters, here by starting the stopped service."""
+    inventory_file = inventory(machine, web)
+    subprocess.run([str(machine.ctl), "stop"], check=True)
+    assert not machine.service_runs()
+    path = Ledger().record(scenario="s", attacker="stop-slow", plugin_type="stop-service",
+                           params={"service": "slow"}, nodes=["local"],
+                           inventory=load_inventory(inventory_file).identity, state={})
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "pid": 0}))  # its runner is gone
+
+    heal = subprocess.run([sys.executable, "-m", "ha_tests.cli", "heal"], capture_output=True,
+                          text=True, timeout=120)
+    assert heal.returncode == 0 and "healed" in heal.stdout, heal.stdout + heal.stderr
+    assert machine.service_runs()
