@@ -37,7 +37,7 @@ def test_power_off_then_rollback(machine, context_factory, client):
     assert facts["before"] == "on" and facts["after"] == "off"
     assert not machine.power.state(), "the host still runs"
     assert not ssh_answers(ctx)
-    assert power.ledger_state() == {"affected": ["m1"]}
+    assert power.ledger_state() == {"affected": ["m1"], "unconfirmed": []}
     started = time.monotonic()
     detail = power.rollback()["nodes"]["m1"]
     assert detail["powered_on"] is True and detail["ssh_after_s"] >= 0
