@@ -273,3 +273,15 @@ def test_a_truncated_entry_of_another_inventory_does_not_block_this_one(
     damaged_entry(other, "truncated-after-inventory")
     run = cli("run", scenario_file(), "-i", inventory_file, "-r", tmp_path / "free", "-q")
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_state_of_the_wrong_shape_is_a_failed_heal_not_a_crash(web, inventory_file):
+    path = Ledger().record(scenario="s", attacker="stop-web", plugin_type="stop-service",
+                           params={"service": "web"}, nodes=["local"],
+                           inventory=load_inventory(inventory_file).identity,
+                           state={"acted": ["local"]})
+    path.write_text(json.dumps({**json.loads(path.read_text()), "pid": 0}))
+    heal = cli("heal")
+    assert heal.returncode == 4 and "Traceback" not in heal.stderr, heal.stdout + heal.stderr
+    assert "stop-web on local: FAILED" in heal.stdout
+    assert path.exists()
