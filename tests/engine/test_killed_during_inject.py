@@ -142,12 +142,16 @@ def inventory(machine: Machine, web) -> Path:
         test_target: true
         nodes:
           - name: local
-            roles: [local]
+            roles: [local, twin]
             address: 127.0.0.1
             transport: local
+          # two more names for this machine: an inject over three nodes lasts long enough
+          # to be caught between its steps even when each step is one quick command
+          - {{name: twin-a, roles: [twin], address: 127.0.0.2, transport: local}}
+          - {{name: twin-b, roles: [twin], address: 127.0.0.3, transport: local}}
         services:
           web:
-            roles: [local]
+            roles: [local, twin]
             process: '{web.pattern}'
             manager: command
             start: "{web.start_command}"
@@ -170,6 +174,7 @@ def scenario(machine: Machine, attacker: str) -> Path:
         gap: classic
         targets:
           victim: {{role: local, pick: one}}
+          twins: {{role: twin, pick: all}}
         attackers:
           - {attacker}
         monitors:
@@ -195,10 +200,11 @@ CASES: dict[str, tuple[str, Callable[[Machine], bool]]] = {
                      Machine.stopping),
     "restart-service": ("{type: restart-service, target: victim, service: slow}",
                         Machine.stopping),
-    "kill-process": ("{type: kill-process, target: victim, service: web, "
+    # the PIDs are in the ledger before the kill: freeze the runner on the next node's step
+    "kill-process": ("{type: kill-process, target: twins, service: web, "
                      "comes_back_within: 0.3, back_timeout: 10}",
-                     lambda m: any(s.get("killed", {}).get("local")
-                                   for s in m.ledger_states())),
+                     lambda m: any(len(s.get("killed", {})) >= 1
+                                   and any(s["killed"].values()) for s in m.ledger_states())),
     "freeze-process": ("{type: freeze-process, target: victim, service: web, duration: 60}",
                        timer_armed("freeze-process")),
     "cpu-hog": ("{type: cpu-hog, target: victim, workers: 1, duration: 60}",
