@@ -65,7 +65,9 @@ def _problem(data: Any) -> str | None:
     """Why a decoded entry cannot be healed from, or None when it can."""
     if not isinstance(data, dict):
         return f"it holds a JSON {type(data).__name__}, not a mapping"
-    wanted = {**_FIELDS, **_KIND_FIELDS.get(data.get("kind"), {})}
+    if data.get("kind") not in _KIND_FIELDS:
+        return f"its kind {data.get('kind')!r} is not one this ha-tests knows"
+    wanted = {**_FIELDS, **_KIND_FIELDS[data.get("kind")]}
     for key, kind in wanted.items():
         if not isinstance(data.get(key), kind):
             return (f"'{key}' is missing or not a {getattr(kind, '__name__', kind)}"

@@ -247,8 +247,9 @@ def damaged_entry(inventory_file, content: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("content", ["truncated", "[1, 2]", '"text"', '{"run_id": "x"}'],
-                         ids=["truncated", "a-list", "a-string", "fields-missing"])
+@pytest.mark.parametrize("content", ["truncated", "[1, 2]", '"text"', '{"run_id": "x"}',
+                                     '{"kind": "from-the-future"}'],
+                         ids=["truncated", "a-list", "a-string", "fields-missing", "unknown-kind"])
 def test_an_unreadable_entry_blocks_heal_and_runs_loudly(web, inventory_file, scenario_file,
                                                          tmp_path, content):
     path = damaged_entry(inventory_file, content)
