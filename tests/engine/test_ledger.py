@@ -31,7 +31,7 @@ def cli(*args, cwd=None, timeout=120) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
-def wait_for_event(results, predicate, timeout=30.0):
+def wait_for_event(results, predicate, timeout=120.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for log in results.glob("*/events.jsonl"):
