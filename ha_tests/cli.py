@@ -214,11 +214,11 @@ def cmd_validate_deployment(args) -> int:
 def cmd_heal(args) -> int:
     """Heal every fault whose runner died (kill -9, OOM, power loss) before rolling back."""
     from ha_tests.heal import heal_orphans
-    from ha_tests.inventory import load_inventory
+    from ha_tests.inventory_formats import load_any
     from ha_tests.ledger import Ledger
 
     ledger = Ledger()
-    inventory = load_inventory(args.inventory) if args.inventory else None
+    inventory = load_any(args.inventory) if args.inventory else None
     results = heal_orphans(ledger, inventory)
     if not results:
         print(f"nothing to heal (ledger: {ledger.directory})")

@@ -6,8 +6,10 @@ lab's inventory is used (``ha-tests lab up`` writes it).
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -149,6 +151,31 @@ class Notifications(StrictModel):
     topic: str = "versioned_notifications"
 
 
+@dataclass(frozen=True)
+class InventoryIdentity:
+    """Which cloud an inventory names: its file, resolved, and what it says the nodes are.
+
+    The fault ledger keys on it, so a path typed relative, absolute or from another directory
+    finds the same entries, and a file since rewritten to name other machines is told apart.
+    """
+
+    path: str | None
+    fingerprint: str
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"path": self.path, "fingerprint": self.fingerprint}
+
+    @classmethod
+    def from_json(cls, data: object) -> InventoryIdentity | None:
+        if not isinstance(data, dict) or not isinstance(data.get("fingerprint"), str):
+            return None
+        path = data.get("path")
+        return cls(path if isinstance(path, str) else None, data["fingerprint"])
+
+    def __str__(self) -> str:
+        return f"{self.path or '<inventory without a file>'} (nodes {self.fingerprint})"
+
+
 class Inventory(StrictModel):
     name: str = "cloud"
     test_target: bool = False
@@ -187,6 +214,13 @@ class Inventory(StrictModel):
     @property
     def source_file(self) -> str | None:
         return self._source_file
+
+    @property
+    def identity(self) -> InventoryIdentity:
+        """The resolved source file and a short fingerprint of its nodes and their addresses."""
+        path = str(Path(self._source_file).resolve()) if self._source_file else None
+        names = "\n".join(sorted(f"{n.name}={n.address}" for n in self.nodes))
+        return InventoryIdentity(path, hashlib.sha256(names.encode()).hexdigest()[:12])
 
     def node(self, name: str) -> Node:
         for node in self.nodes:

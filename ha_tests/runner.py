@@ -153,7 +153,7 @@ class ScenarioRunner:
         self.operations = OperationSteps(
             operations, ctx.events, self.progress,  # type: ignore[arg-type]
             ledger=self.ledger, scenario=self.scenario.name,
-            inventory_file=self.inventory.source_file)
+            inventory=self.inventory.identity)
 
     def _missing_requirements(self) -> list[str]:
         return [r for r in self.scenario.model.requires if r not in self.inventory.services]
@@ -235,8 +235,7 @@ class ScenarioRunner:
                 try:
                     detail = attacker.inject()
                 finally:
-                    self.ledger.update_state(self._ledger_paths[id(attacker)],
-                                             attacker.ledger_state())
+                    attacker.checkpoint()
                 events.emit("attack", attacker=attacker.name, action="injected", detail=detail)
             operations.run_at("after-inject", index)
             if timing.fault_duration:
@@ -325,14 +324,21 @@ class ScenarioRunner:
             guard.raise_pending()
 
     def _ledger_record(self, attacker: Attacker) -> None:
-        """Written and fsynced before the fault exists, so a kill -9 now strands nothing."""
+        """Written and fsynced before the fault exists, so a kill -9 now strands nothing.
+
+        The attacker then rewrites its state there before each step of inject that changes
+        the cloud (``Attacker.checkpoint``), so a kill -9 during inject strands nothing either.
+        """
         if id(attacker) in self._ledger_paths:
             return
         use = next(u for u in self.scenario.attackers if u.name == attacker.name)
-        self._ledger_paths[id(attacker)] = self.ledger.record(
+        path = self.ledger.record(
             scenario=self.scenario.name, attacker=attacker.name, plugin_type=use.type,
             params=attacker.params.model_dump(mode="json"),
-            nodes=[n.name for n in attacker.nodes], inventory_file=self.inventory.source_file)
+            nodes=[n.name for n in attacker.nodes], inventory=self.inventory.identity,
+            state=attacker.ledger_state())
+        self._ledger_paths[id(attacker)] = path
+        attacker.ledger_sink = lambda state: self.ledger.update_state(path, state)
 
     # -- the whole run ----------------------------------------------------------------------
     def run(self) -> RunOutcome:
@@ -360,9 +366,12 @@ class ScenarioRunner:
                     for failed in (r for r in leftovers if not r["ok"]):
                         self.progress.alarm(f"left by an earlier run: {failed['attacker']}: "
                                             f"{failed.get('error')}")
-                    if any(blocks_runs(r) for r in leftovers):
-                        raise PreflightError("faults left by an earlier run could not be "
-                                             "healed; run 'ha-tests heal' and check the nodes")
+                    blocking = [r for r in leftovers if blocks_runs(r)]
+                    if blocking:
+                        raise PreflightError(
+                            "faults left by an earlier run could not be healed; run "
+                            "'ha-tests heal' and check the nodes: "
+                            + "; ".join(f"{r['attacker']}: {r.get('error')}" for r in blocking))
                 missing = self._missing_requirements()
                 if missing:
                     self.skip_reason = ("the inventory lacks services this scenario needs: "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import concurrent.futures
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -41,6 +42,10 @@ class Attacker(abc.ABC):
         self.params = params
         self.nodes = nodes
         self.ctx = ctx
+        #: set by the runner: writes a ledger_state() into this fault's ledger entry
+        self.ledger_sink: Callable[[dict[str, Any]], None] | None = None
+        #: held while the state changes and while it is written (inject may fan out)
+        self.ledger_lock = threading.RLock()
 
     def preflight(self) -> None:
         """Raise PreflightError when the fault cannot be injected (nothing is touched yet)."""
@@ -61,15 +66,28 @@ class Attacker(abc.ABC):
         self.rollback()
 
     def ledger_state(self) -> dict[str, Any]:
-        """What inject changed that a later heal needs (PIDs, rule tags); JSON-able, no secrets.
+        """What inject changed, or is about to, that a heal needs (nodes, PIDs, rule tags).
 
-        Written to the fault ledger right after inject, so ``ha-tests heal`` can undo the
-        fault after the runner died.
+        JSON-able, no secrets. Written to the fault ledger before inject, at every
+        ``checkpoint()`` and after inject, so ``ha-tests heal`` can undo the fault after the
+        runner died at any moment.
         """
         return {}
 
+    def checkpoint(self) -> None:
+        """Write ledger_state() to the ledger now: call it after noting what the next step of
+        inject will change and *before* that step, so a kill -9 during it strands nothing."""
+        with self.ledger_lock:
+            if self.ledger_sink is not None:
+                self.ledger_sink(self.ledger_state())
+
     def restore_state(self, state: dict[str, Any]) -> None:
-        """Take back what ledger_state() returned, in a new process, before heal()."""
+        """Take back what ledger_state() returned, in a new process, before heal().
+
+        A key missing from the state means nobody knows what inject did there (an entry
+        written before checkpoints existed): assume every node of the entry was hit, so
+        heal() and verify() look at all of them instead of finding nothing to check.
+        """
 
     def on_each(self, items: list[T], work: Callable[[T], R]) -> list[R]:
         """``work(item)`` for every node's item at once, results in the items' order.

@@ -86,6 +86,15 @@ def _restorable(line: str) -> str | None:
     return None
 
 
+def _route_key(item: str) -> tuple[str, ...]:
+    """What makes a restored route or address the same one: family, kind, destination and
+    gateway (the kernel may print its flags, metrics' order or expiry differently)."""
+    fam, what, spec = item.split("|", 2)
+    words = spec.split()
+    via = words[words.index("via") + 1] if "via" in words[:-1] else ""
+    return fam, what, words[0] if words else "", via
+
+
 class BlockNicParams(StrictModel):
     interface: str = Field(description="interface name, or a logical name from the node's "
                                         "interfaces: map (mgmt -> br-mgmt)")
@@ -156,6 +165,7 @@ class BlockNic(Attacker):
             self.done[node.name] = {"interface": name, "restore": items,
                                     "armed_wall": time.time(), "duration": seconds,
                                     "carries_ssh": carries_ssh}
+            self.checkpoint()  # the routes to put back are in the ledger before the link goes
             # the timer itself takes the link down once told to go: the link is never down
             # without the timer that brings it back, and the runner knows the timer is armed
             deadman.arm(shell, KIND, self.ident, seconds, RESTORE, name, *items,
@@ -221,20 +231,40 @@ class BlockNic(Attacker):
             report[node.name] = "restored after the node came back"
         return {"restored": report}
 
+    def _missing(self, node: Node, info: dict[str, Any]) -> list[str]:
+        """The routes and addresses recorded before the fault that are not back."""
+        snapshot = self.ctx.shell(node).run(script(_SNAPSHOT, info["interface"]), timeout=10)
+        snapshot.check(f"{node.name}: reading routes of {info['interface']}")
+        present = {_route_key(item) for line in snapshot.stdout.splitlines()
+                   if not line.startswith("addr|") if (item := _restorable(line))}
+        return [item.split("|", 2)[2] for item in info["restore"]
+                if _route_key(item) not in present]
+
     def verify(self) -> None:
-        down = []
+        down, lost = [], []
         for node in self.nodes:
-            if node.name in self.done and not self._wait_flags(node, up=True, seconds=2):
+            info = self.done.get(node.name)
+            if info is None:
+                continue
+            if not self._wait_flags(node, up=True, seconds=2):
                 down.append(f"{self.interface_on(node)} on {node.name}")
+            elif missing := self._missing(node, info):
+                lost.append(f"{node.name} ({info['interface']}): " + "; ".join(missing))
         if down:
             raise RollbackError(f"{self.name}: still down: {', '.join(down)}")
+        if lost:
+            raise RollbackError(f"{self.name}: the link is up but routes or addresses it had "
+                                f"before are missing: {', '.join(lost)}; heal again or add "
+                                "them back with 'ip route replace'")
 
     def ledger_state(self) -> dict[str, Any]:
         return {"ident": self.ident, "done": self.done}
 
     def restore_state(self, state: dict[str, Any]) -> None:
         self.ident = state.get("ident", self.ident)
-        self.done = {k: dict(v) for k, v in state.get("done", {}).items()}
+        unknown = {n.name: {"interface": self.interface_on(n), "restore": [], "armed_wall": 0,
+                            "duration": 0, "carries_ssh": False} for n in self.nodes}
+        self.done = {k: dict(v) for k, v in state.get("done", unknown).items()}
 
     def describe(self) -> str:
         return (f"{self.name}: {self.params.interface} down on "

@@ -92,6 +92,7 @@ class FreezeProcess(Attacker):
             if not pids:
                 continue
             self.frozen[node.name] = [int(p) for p in pids]
+            self.checkpoint()  # the ledger holds the PIDs before they stop
             deadman.arm(shell, KIND, self.ident, seconds, HEAL, *pids)
             shell.run(["kill", "-s", "STOP", *pids], timeout=10)
             deadman.check_armed(shell, KIND, self.ident, script(HEAL, *pids), seconds)
@@ -131,7 +132,11 @@ class FreezeProcess(Attacker):
 
     def restore_state(self, state: dict[str, Any]) -> None:
         self.ident = state.get("ident", self.ident)
-        self.frozen = {k: list(v) for k, v in state.get("frozen", {}).items()}
+        if "frozen" in state:
+            self.frozen = {k: list(v) for k, v in state["frozen"].items()}
+        else:  # which PIDs is unknown: every process of the pattern is continued and checked
+            self.frozen = {n.name: [p.pid for p in find(self.ctx.shell(n), self.pattern)]
+                           for n in self.nodes}
 
     def describe(self) -> str:
         what = self.params.service or self.params.process

@@ -3,7 +3,8 @@
 Yardstick's stress-cpu starts unbounded busy loops it later kills by name, and its disk fault
 writes a 246 GB file onto ``/``. These hogs are bounded three ways: by size (refusing what
 would starve the node: a fraction of MemAvailable, a minimum of free disk), by time (every
-process runs under coreutils ``timeout``, and a node-side dead-man timer removes the files),
+process runs under coreutils ``timeout``, and a node-side dead-man timer removes the files;
+disk-fill's file is unlinked while held open, so even a reboot frees it),
 and by identity (every process group and file carries this run's id, so rollback kills and
 deletes exactly its own). Only tools of a Debian base system are used: sh, dd, head, timeout,
 getconf, fallocate (dd when the file system cannot preallocate).
@@ -82,10 +83,26 @@ done
 wait
 """
 
-_FILL = r"""
+#: allocate $2 MiB in $1, keep it open and unlink it: the space stays used while this shell
+#: lives (until rollback, its timeout or a reboot kills it), and no file is left to outlive it
+_HOLD = r"""
 f="$1/.ha-tests-disk-fill-$3"
 fallocate -l "$2"M -- "$f" 2>/dev/null \
-  || dd if=/dev/zero of="$f" bs=1M count="$2" conv=fsync 2>/dev/null || exit 1
+  || dd if=/dev/zero of="$f" bs=1M count="$2" conv=fsync 2>/dev/null \
+  || { rm -f -- "$f"; exit 1; }
+exec 3<"$f" || { rm -f -- "$f"; exit 1; }
+rm -f -- "$f"
+sleep "$4"
+"""
+
+#: "held" once a process holds the unlinked file ($1 dir, $2 id), "gone" when the holder ($3)
+#: died without, else "filling"
+_HELD = r"""
+f="$1/.ha-tests-disk-fill-$2"
+for d in /proc/[0-9]*; do
+  [ "$(readlink "$d/fd/3" 2>/dev/null)" = "$f (deleted)" ] && { echo held; exit 0; }
+done
+kill -0 "$3" 2>/dev/null && echo filling || echo gone
 """
 
 _DF = 'cd -- "$1" || exit 3\ndf -Pk . | tail -n 1\n'
@@ -151,6 +168,7 @@ class _Hog(Attacker):
         for node in self.nodes:
             shell = self.ctx.shell(node)
             self.started[node.name] = {"at": time.time()}
+            self.checkpoint()
             deadman.arm(shell, self.kind, self.ident, seconds, HEAL, self.kind, self.ident,
                         self.directory)
             self.started[node.name].update(self.start(node, shell))
@@ -169,6 +187,8 @@ class _Hog(Attacker):
 
     def rollback(self) -> dict[str, Any]:
         report = {}
+        if not self.ident:
+            return {"note": "which hog is unknown: left to its node-side timers, verified"}
         for name in self.started:
             shell = self.ctx.shell(name)
             try:
@@ -197,8 +217,10 @@ class _Hog(Attacker):
         return {"ident": self.ident, "started": self.started}
 
     def restore_state(self, state: dict[str, Any]) -> None:
-        self.ident = state.get("ident", self.ident)
-        self.started = {k: dict(v) for k, v in state.get("started", {}).items()}
+        # no ident: verify looks for every hog of this kind (heal cannot tell which is ours)
+        self.ident = state.get("ident", "")
+        started = state.get("started", {n.name: {} for n in self.nodes})
+        self.started = {k: dict(v) for k, v in started.items()}
 
     def df(self, node: Node) -> tuple[int, int]:
         """(total MiB, available MiB) of the file system holding the directory."""
@@ -276,7 +298,12 @@ class MemoryHog(_Hog):
 
 
 class DiskFill(_Hog):
-    """One preallocated file of bounded size: the disk-full failure, without filling /."""
+    """One preallocated file of bounded size: the disk-full failure, without filling /.
+
+    The file is unlinked as soon as a detached, tagged shell holds it open: the space is
+    used exactly as long as that shell lives, so a reboot of the node (which also ends the
+    in-memory timer) frees it instead of leaving a file nobody removes.
+    """
 
     Params = DirParams
     kind = "disk-fill"
@@ -286,10 +313,22 @@ class DiskFill(_Hog):
 
     def start(self, node: Node, shell: Shell) -> dict[str, Any]:
         space = self.check_space(node, self.params.mib)  # again: the disk may have filled
-        shell.run(script(_FILL, self.directory, str(self.params.mib), self.ident),
-                  timeout=max(60.0, self.params.mib / 50)).check(f"{node.name}: filling")
-        return {"file": f"{self.directory}/.ha-tests-disk-fill-{self.ident}",
-                "mib": self.params.mib, **space}
+        pid = self.launch(shell, _HOLD, self.directory, str(self.params.mib), self.ident,
+                          f"{self.duration:g}")
+        deadline = time.monotonic() + max(60.0, self.params.mib / 50)
+        while True:
+            state = shell.run(script(_HELD, self.directory, self.ident, str(pid)),
+                              timeout=10).check(f"{node.name}: filling").stdout.strip()
+            if state == "held":
+                break
+            if state == "gone" or time.monotonic() >= deadline:
+                why = ("the filler ended first: no space, or a duration too short to see it"
+                       if state == "gone" else "still allocating at the deadline")
+                raise TransportError(f"{node.name}: could not allocate {self.params.mib} MiB "
+                                     f"in {self.directory} ({why})")
+            time.sleep(0.05)
+        return {"file": f"{self.directory}/.ha-tests-disk-fill-{self.ident} (unlinked, held "
+                        f"open by {pid})", "leader": pid, "mib": self.params.mib, **space}
 
 
 class IoStallParams(DirParams):

@@ -85,6 +85,7 @@ class KillProcess(Attacker):
             shell = self.ctx.shell(node)
             pids = [p.pid for p in find(shell, pattern)]
             self.killed[node.name] = pids
+            self.checkpoint()  # the ledger holds the PIDs before they die
             if pids:
                 shell.run(["kill", "-s", self.params.signal, *map(str, pids)], timeout=10)
         return {"signal": self.params.signal, "pids": self.killed, "pattern": pattern}
@@ -135,7 +136,8 @@ class KillProcess(Attacker):
         return {"killed": self.killed}
 
     def restore_state(self, state: dict[str, Any]) -> None:
-        self.killed = {k: list(v) for k, v in state.get("killed", {}).items()}
+        killed = state.get("killed", {n.name: [] for n in self.nodes})
+        self.killed = {k: list(v) for k, v in killed.items()}
 
     def describe(self) -> str:
         what = self.params.service or self.params.process

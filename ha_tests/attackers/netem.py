@@ -140,6 +140,7 @@ class Netem(Attacker):
             carries_ssh = shell.run(script(CARRIES_SSH, name), timeout=10).rc == 0
             self.done[node.name] = {"interface": name, "armed_wall": time.time(),
                                     "duration": seconds, "carries_ssh": carries_ssh}
+            self.checkpoint()
             if carries_ssh:
                 deadman.arm(shell, KIND, self.ident, seconds, HEAL, name, self.handle,
                             *self.netem_args(), prelude=deadman.WAIT_FOR_GO + ADD)
@@ -211,7 +212,9 @@ class Netem(Attacker):
     def restore_state(self, state: dict[str, Any]) -> None:
         self.ident = state.get("ident", self.ident)
         self.handle = state.get("handle", self.handle)
-        self.done = {k: dict(v) for k, v in state.get("done", {}).items()}
+        unknown = {n.name: {"interface": self.interface_on(n), "armed_wall": 0, "duration": 0,
+                            "carries_ssh": False} for n in self.nodes}
+        self.done = {k: dict(v) for k, v in state.get("done", unknown).items()}
 
     def describe(self) -> str:
         return (f"{self.name}: netem {' '.join(self.netem_args())} on {self.params.interface} "

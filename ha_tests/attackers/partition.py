@@ -268,7 +268,9 @@ class Partition(Attacker):
     def _inject_node(self, name: str, cut: list[str], seconds: float) -> int:
         node = self.ctx.inventory.node(name)
         shell = self.ctx.shell(node)
-        self.armed[name] = [time.time(), seconds]
+        with self.ledger_lock:
+            self.armed[name] = [time.time(), seconds]
+            self.checkpoint()
         deadman.arm(shell, KIND, self.ident, seconds, HEAL, self.ident)
         count = 0
         for family, tool in ((4, "iptables"), (6, "ip6tables")):

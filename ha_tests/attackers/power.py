@@ -55,6 +55,9 @@ class _PowerAttacker(Attacker):
         super().__init__(*args, **kwargs)
         #: nodes the BMC was told to switch (recorded before the command is sent)
         self.affected: list[str] = []
+        #: of those, the ones whose power-off was not yet seen done: a heal after a kill -9
+        #: lets such a command land before it powers the node on again
+        self.unconfirmed: list[str] = []
         self.markers: dict[str, str] = {}
         self._bmcs: dict[str, Any] = {}
 
@@ -177,6 +180,9 @@ class _PowerAttacker(Attacker):
                     self.markers[node.name] = marker
             if node.name not in self.affected:
                 self.affected.append(node.name)
+            if self.action == "off" and node.name not in self.unconfirmed:
+                self.unconfirmed.append(node.name)
+            self.checkpoint()  # the ledger names the node before its BMC is told anything
             sent = time.monotonic()
             getattr(self._bmc(node), f"power_{self.action}")(timeout=self.params.bmc_timeout)
             facts["command_s"] = round(time.monotonic() - sent, 3)
@@ -188,6 +194,8 @@ class _PowerAttacker(Attacker):
                     raise HaTestsError(f"{self.name}: the BMC of {node.name} accepted power "
                                        f"off but reports {state} after "
                                        f"{self.params.off_timeout:g} s")
+                self.unconfirmed.remove(node.name)
+                self.checkpoint()
             done[node.name] = facts
         return {"action": f"power-{self.action}", "nodes": done}
 
@@ -195,8 +203,10 @@ class _PowerAttacker(Attacker):
         if not self.affected:
             return {"note": "no node was switched"}
         deadline = time.monotonic() + self.params.boot_timeout
-        return {"nodes": {name: self._wait_up(self._node(name), deadline)
-                          for name in self.affected}}
+        report = {"nodes": {name: self._wait_up(self._node(name), deadline)
+                            for name in self.affected}}
+        self.unconfirmed.clear()  # whatever the BMC was doing, it has powered them on since
+        return report
 
     def verify(self) -> None:
         for name in self.affected:
@@ -213,13 +223,20 @@ class _PowerAttacker(Attacker):
 
     def heal(self) -> None:
         self.markers.clear()  # heal only needs the node on and answering
+        for name in list(self.unconfirmed):
+            # a power-off a killed runner sent may still be on its way: powering on first
+            # and seeing SSH answer would say "healed" a moment before the node goes off
+            self._wait_state(self._node(name), "off", self.params.off_timeout)
+            self.unconfirmed.remove(name)
         self.rollback()
 
     def ledger_state(self) -> dict[str, Any]:
-        return {"affected": list(self.affected)}
+        return {"affected": list(self.affected), "unconfirmed": list(self.unconfirmed)}
 
     def restore_state(self, state: dict[str, Any]) -> None:
-        self.affected = list(state.get("affected", []))
+        self.affected = list(state.get("affected", [n.name for n in self.nodes]))
+        self.unconfirmed = list(state.get("unconfirmed", self.affected if self.action == "off"
+                                          else []))
 
     def describe(self) -> str:
         return f"{self.name}: power {self.action} over the BMC of " + \

@@ -8,6 +8,11 @@ container, or explicit commands (ha_tests.services). Rollback starts the service
 until its ``status`` command says it runs and, when the map gives a process pattern, until
 that process is there too; verify checks both again from outside.
 
+The stop or restart runs under a shell tagged ``ha-tests:<action>-service:<id>`` (see
+ha_tests.attackers.deadman): a runner killed while a slow stop is under way leaves that
+command running on the node, and a heal waits for it to end before it starts the service,
+instead of finding it still up and calling it healed a moment before it goes down.
+
 Example::
 
     - type: stop-service
@@ -27,6 +32,7 @@ from typing import Any
 
 from pydantic import Field
 
+from ha_tests.attackers import deadman
 from ha_tests.attackers.base import Attacker
 from ha_tests.errors import PreflightError, RollbackError, TransportError
 from ha_tests.inventory import Node, Service
@@ -43,13 +49,22 @@ class ServiceParams(StrictModel):
                                 description="seconds to wait for the service to run again")
 
 
+#: run "$@" in a shell whose $0 is the tag, so the command can be found while it runs
+_TAGGED_COMMAND = '"$@"; rc=$?; exit $rc'
+
+
 class _ServiceAttacker(Attacker):
     Params = ServiceParams
     action = "stop"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.ident = deadman.new_id()
         self.acted: dict[str, dict[str, Any]] = {}
+
+    @property
+    def kind(self) -> str:
+        return f"{self.action}-service"
 
     @property
     def service(self) -> Service:
@@ -95,9 +110,11 @@ class _ServiceAttacker(Attacker):
 
     def inject(self) -> dict[str, Any]:
         argv = self._argv(self.action)
+        tagged = ["sh", "-c", _TAGGED_COMMAND, deadman.tag(self.kind, self.ident), *argv]
         for node in self.nodes:
             self.acted[node.name] = {"at": time.time()}
-            result = self.ctx.shell(node).run(argv, timeout=self.params.command_timeout)
+            self.checkpoint()  # the ledger names the node before the service is touched
+            result = self.ctx.shell(node).run(tagged, timeout=self.params.command_timeout)
             self.acted[node.name].update(rc=result.rc, took=round(result.duration, 3))
             result.check(f"{node.name}: {self.action} {self.params.service}")
         return {"service": self.params.service, "action": self.action,
@@ -111,11 +128,27 @@ class _ServiceAttacker(Attacker):
                 return ok, why
             time.sleep(0.2)
 
+    def _wait_for_command(self, node: Node) -> list[int]:
+        """Wait (up to command_timeout) for a stop/restart still under way on the node: one a
+        killed runner left behind would otherwise undo the start that comes next."""
+        shell = self.ctx.shell(node)
+        return deadman.wait_gone(shell, self.kind, self.ident, self.params.command_timeout)
+
     def rollback(self) -> dict[str, Any]:
         report = {}
         for node in self.nodes:
             if node.name not in self.acted:
                 continue
+            try:
+                still = self._wait_for_command(node)
+            except TransportError as exc:
+                raise RollbackError(f"{self.name}: cannot look for the {self.action} command "
+                                    f"on {node.name}: {exc}") from None
+            if still:
+                raise RollbackError(f"{self.name}: the {self.action} of {self.params.service} "
+                                    f"on {node.name} still runs after "
+                                    f"{self.params.command_timeout:g} s (PIDs {still}); "
+                                    "stop it, start the service, then heal again")
             started = False
             if not self.running(node)[0]:
                 self.ctx.shell(node).run(self._argv("start"),
@@ -141,10 +174,12 @@ class _ServiceAttacker(Attacker):
                                         f"{why}")
 
     def ledger_state(self) -> dict[str, Any]:
-        return {"acted": self.acted}
+        return {"ident": self.ident, "acted": self.acted}
 
     def restore_state(self, state: dict[str, Any]) -> None:
-        self.acted = {k: dict(v) for k, v in state.get("acted", {}).items()}
+        self.ident = state.get("ident", self.ident)
+        acted = state.get("acted", {n.name: {} for n in self.nodes})
+        self.acted = {k: dict(v) for k, v in acted.items()}
 
     def describe(self) -> str:
         return (f"{self.name}: {self.action} {self.params.service} on "

@@ -18,6 +18,7 @@ from ha_tests.operations.base import Operation, OperationResult
 
 if TYPE_CHECKING:
     from ha_tests.events import EventLog
+    from ha_tests.inventory import InventoryIdentity
     from ha_tests.ledger import Ledger
     from ha_tests.progress import Progress
     from ha_tests.scenario import PluginUse
@@ -42,11 +43,11 @@ def read_output(output: str, key: str) -> str | None:
 class OperationSteps:
     def __init__(self, uses_and_operations: list[tuple[PluginUse, Operation]],
                  events: EventLog, progress: Progress, *, ledger: Ledger | None = None,
-                 scenario: str = "", inventory_file: str | None = None):
+                 scenario: str = "", inventory: InventoryIdentity | None = None):
         self.items = uses_and_operations
         self.events = events
         self.progress = progress
-        self.ledger, self.scenario, self.inventory_file = ledger, scenario, inventory_file
+        self.ledger, self.scenario, self.inventory = ledger, scenario, inventory
         self.variables: dict[str, str] = {}
         self.records: list[dict[str, Any]] = []
         self._done: list[tuple[PluginUse, Operation, int]] = []
@@ -65,10 +66,11 @@ class OperationSteps:
         spec: Any = use.spec
         self.progress.phase("operate", operation.describe())
         if self.ledger is not None and operation.has_undo:
+            assert self.inventory is not None, "a ledger needs the inventory's identity"
             self._ledger_paths[(use.name, iteration)] = self.ledger.record_undo(
                 scenario=self.scenario, operation=use.name, plugin_type=use.type,
                 params=operation.params.model_dump(mode="json"),
-                nodes=[n.name for n in operation.nodes], inventory_file=self.inventory_file,
+                nodes=[n.name for n in operation.nodes], inventory=self.inventory,
                 timeout=operation.timeout, iteration=iteration, variables=dict(self.variables))
         started = time.monotonic()
         self._done.append((use, operation, iteration))

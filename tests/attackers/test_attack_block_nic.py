@@ -8,7 +8,7 @@ import pytest
 
 from ha_tests.attackers import deadman
 from ha_tests.attackers.block_nic import BlockNic, BlockNicParams
-from ha_tests.errors import PreflightError
+from ha_tests.errors import PreflightError, RollbackError
 
 
 def make(pair, **params) -> BlockNic:
@@ -94,3 +94,16 @@ def test_heal_after_a_lost_runner_uses_the_ledger_state(pair):
     second.verify()
     assert pair.link_up() and wait_for(pair.pings, 3)
     assert deadman.tagged_pids(pair.ctx.shell("a"), "block-nic.deadman", first.ident) == []
+
+
+def test_verify_fails_while_a_route_the_link_had_is_missing(pair):
+    attacker = make(pair, duration=30)
+    attacker.inject()
+    attacker.rollback()
+    attacker.verify()
+    pair.run("a", "ip", "route", "del", "192.0.2.0/24")  # a restore that missed one
+    with pytest.raises(RollbackError, match="192.0.2.0/24"):
+        attacker.verify()
+    attacker.heal()  # puts it back
+    attacker.verify()
+    assert "192.0.2.0/24 via" in pair.routes()

@@ -122,19 +122,48 @@ def test_memory_hog_refuses_more_than_its_share_of_available_memory(local_ctx):
         make(MemoryHog, ctx, mib=4 * 1024 * 1024, duration=3).preflight()
 
 
-def test_disk_fill_creates_a_bounded_file_and_removes_it(local_ctx, tmp_path):
+def held_fills(directory: Path) -> dict[int, int]:
+    """PID -> size of the disk-fill file in directory it holds open, unlinked."""
+    held = {}
+    for fd in Path("/proc").glob("[0-9]*/fd/3"):
+        try:
+            target = os.readlink(fd)
+            if target.startswith(f"{directory}/.ha-tests-disk-fill-") and \
+                    target.endswith(" (deleted)"):
+                held[int(fd.parent.parent.name)] = fd.stat().st_size
+        except OSError:
+            continue
+    return held
+
+
+def test_disk_fill_holds_a_bounded_unlinked_file_and_frees_it(local_ctx, tmp_path):
     ctx = local_ctx()
     attacker = make(DiskFill, ctx, dir=str(tmp_path), mib=8, min_free_percent=1, duration=30)
     attacker.preflight()
     attacker.inject()
-    files = list(tmp_path.glob(".ha-tests-disk-fill-*"))
     try:
-        assert len(files) == 1
-        assert files[0].stat().st_size == 8 * 1024 * 1024
+        assert set(held_fills(tmp_path).values()) == {8 * 1024 * 1024}  # shell and sleep
+        assert list(tmp_path.glob(".ha-tests-disk-fill-*")) == []  # nothing to outlive it
     finally:
         attacker.rollback()
     attacker.verify()
-    assert not files[0].exists()
+    assert held_fills(tmp_path) == {}
+
+
+def test_disk_fill_leaves_nothing_once_a_reboot_killed_its_timer(local_ctx, tmp_path):
+    """A reboot ends every process of the node, the dead-man timer with them: SIGKILL them
+    all, as a power loss would, and nothing of the fill may be left on disk."""
+    ctx = local_ctx()
+    attacker = make(DiskFill, ctx, dir=str(tmp_path), mib=4, min_free_percent=1, duration=60)
+    attacker.inject()
+    shell = ctx.shell("local")
+    for kind in ("disk-fill", "disk-fill.deadman"):
+        deadman.kill_tagged(shell, kind, attacker.ident, "KILL")
+    assert deadman.wait_gone(shell, "disk-fill.deadman", attacker.ident) == []
+    assert deadman.wait_gone(shell, "disk-fill", attacker.ident) == []
+    assert list(tmp_path.glob(".ha-tests-disk-fill-*")) == []
+    assert held_fills(tmp_path) == {}
+    attacker.verify()
 
 
 def test_disk_fill_refuses_to_leave_too_little_free(local_ctx, tmp_path):
@@ -145,14 +174,14 @@ def test_disk_fill_refuses_to_leave_too_little_free(local_ctx, tmp_path):
         make(DiskFill, ctx, dir=str(tmp_path / "nope"), mib=1, duration=3).preflight()
 
 
-def test_disk_fill_file_is_removed_by_the_node_timer(local_ctx, tmp_path):
+def test_disk_fill_space_is_freed_by_its_own_timeout(local_ctx, tmp_path):
     ctx = local_ctx()
-    attacker = make(DiskFill, ctx, dir=str(tmp_path), mib=1, min_free_percent=1, duration=1.5)
+    attacker = make(DiskFill, ctx, dir=str(tmp_path), mib=1, min_free_percent=1, duration=3)
     attacker.inject()
-    assert list(tmp_path.glob(".ha-tests-disk-fill-*"))
+    assert held_fills(tmp_path)
     deadline = time.monotonic() + 5
-    while list(tmp_path.glob(".ha-tests-disk-fill-*")):
-        assert time.monotonic() < deadline, "the dead-man timer did not remove the file"
+    while held_fills(tmp_path):
+        assert time.monotonic() < deadline, "nothing freed the space"
         time.sleep(0.05)
     attacker.verify()
 

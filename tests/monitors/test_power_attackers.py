@@ -37,7 +37,7 @@ def test_power_off_then_rollback(machine, context_factory, client):
     assert facts["before"] == "on" and facts["after"] == "off"
     assert not machine.power.state(), "the host still runs"
     assert not ssh_answers(ctx)
-    assert power.ledger_state() == {"affected": ["m1"]}
+    assert power.ledger_state() == {"affected": ["m1"], "unconfirmed": []}
     started = time.monotonic()
     detail = power.rollback()["nodes"]["m1"]
     assert detail["powered_on"] is True and detail["ssh_after_s"] >= 0
@@ -125,3 +125,21 @@ def test_rollback_rides_out_a_bmc_that_is_away_for_a_moment(machine, context_fac
     power.verify()
     assert detail["powered_on"] is True and "bmc_error" in detail
     assert BMC_PASSWORD not in repr(detail)
+
+
+def test_heal_lets_a_power_off_a_killed_runner_sent_land_before_powering_on(machine,
+                                                                            context_factory):
+    """The runner died after telling the BMC "off" and before seeing it done: the heal in a
+    new process must not find the node still on, call it healed, and let it go off after."""
+    ctx = context_factory(**machine.inventory())
+    power = attacker(PowerOff, ctx, boot_timeout=30, off_timeout=15)
+    power.restore_state({"affected": ["m1"], "unconfirmed": ["m1"]})
+    late_off = threading.Timer(1.5, machine.power.off)  # the BMC acts on it only now
+    late_off.start()
+    try:
+        power.heal()
+    finally:
+        late_off.join()
+    power.verify()
+    assert machine.power.state(), "the node went off after the heal"
+    assert ssh_answers(ctx)
