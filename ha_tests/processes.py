@@ -3,26 +3,101 @@
 Yardstick greps `ps` output for a substring, which also matches the grep itself, editors and
 unrelated processes. Here the node only lists /proc (data, one line per process) and the
 pattern is matched on the runner with Python's re, so it means exactly what it says.
+
+A pattern can still mean more than its author thought (``"|.*"`` matches everything), so
+what a kill or a freeze may signal is decided on the node, by a guard that no pattern can
+widen: the node's PID 1, every sshd, the chain of processes the command itself runs under
+(the runner and its parents with ``transport: local``, the sshd session over SSH), over SSH
+everything that session runs (the runner's other commands), and the dead-man timers and jobs
+of ha_tests.attackers.deadman (they heal other faults). The guard is evaluated
+again right before each signal, so a PID that became one of these meanwhile is spared too.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ha_tests.transport import Shell, script
+from ha_tests.transport.local import LocalShell
 
-_LIST = r"""
-self=$$
+#: shell functions: ``guard_init MODE`` learns who this command runs under, ``spared PID``
+#: sets ``why`` to the reason PID must never be signalled (empty when it may be)
+_GUARD = r"""
+info() {
+  read -r st 2>/dev/null < "/proc/$1/stat" || return 1
+  cm=${st#*\(}; cm=${cm%\)*}
+  set -f; set -- ${st##*\) }; set +f
+  pp=$2; pg=$3
+}
+is_sshd() { case $1 in sshd|sshd-session|sshd-auth) return 0;; esac; return 1; }
+guard_init() {
+  mode=$1; self=$$; chain=" "; session=
+  a=$self
+  while [ -n "$a" ] && [ "$a" -gt 1 ] 2>/dev/null; do
+    chain="$chain$a "
+    info "$a" || break
+    if [ -z "$session" ] && is_sshd "$cm"; then session=$a; fi
+    a=$pp
+  done
+  [ "$mode" = ssh ] || session=
+  tagp=ha-tests; tagged=" "
+  for f in $(grep -alF -e "$tagp:" /proc/[0-9]*/cmdline 2>/dev/null); do
+    f=${f#/proc/}; tagged="$tagged${f%/cmdline} "
+  done
+}
+under() {
+  q=$1; n=0
+  while [ $n -lt 100 ] && info "$q" && [ "$pp" -gt 0 ] 2>/dev/null; do
+    [ "$pp" = "$2" ] && return 0
+    q=$pp; n=$((n + 1))
+  done
+  return 1
+}
+spared() {
+  why=
+  if [ "$1" = 1 ]; then why="the node's init"; return; fi
+  case $chain in *" $1 "*)
+    if [ "$mode" = ssh ]; then why="the runner's SSH session"
+    else why="the runner or a process it runs under"; fi
+    return;;
+  esac
+  info "$1" || return 0
+  if is_sshd "$cm"; then why=sshd
+  elif case $tagged in *" $1 "*|*" $pg "*) true;; *) false;; esac; then
+    why="a ha-tests dead-man timer or job"
+  elif under "$1" "$self"; then why="ha-tests' own command"
+  elif [ -n "$session" ] && under "$1" "$session"; then why="the runner's SSH session"
+  fi
+}
+"""
+
+#: $1 = "" (observe only), local or ssh (also say which processes a signal must spare)
+_LIST = _GUARD + r"""
+mode=$1
+[ -n "$mode" ] && guard_init "$mode"
 for d in /proc/[0-9]*; do
   p=${d#/proc/}
-  [ "$p" = "$self" ] && continue
+  [ "$p" = "$$" ] && continue
   c=$(tr '\000\n' '  ' < "$d/cmdline" 2>/dev/null) || continue
   [ -n "$c" ] || continue
-  printf '%s\t%s\n' "$p" "$c"
+  why=
+  [ -n "$mode" ] && spared "$p"
+  printf '%s\t%s\t%s\n' "$p" "$why" "$c"
 done
 """
 
+#: $1 = local or ssh, $2 = signal, then PIDs: signals those the guard allows, reports the rest
+_SIGNAL = _GUARD + r"""
+guard_init "$1"; sig=$2; shift 2
+for p in "$@"; do
+  spared "$p"
+  if [ -n "$why" ]; then printf 'spared\t%s\t%s\n' "$p" "$why"; continue; fi
+  kill -s "$sig" "$p" 2>/dev/null && printf 'signalled\t%s\n' "$p"
+done
+exit 0
+"""
 
 _MARKER = "ha-tests-ps"
 
@@ -31,6 +106,8 @@ _MARKER = "ha-tests-ps"
 class Process:
     pid: int
     cmdline: str
+    #: why a kill or a freeze must never signal it ("" when it may, or when not asked)
+    spared: str = ""
 
 
 def service_pattern(inventory, service: str | None, process: str | None, who: str) -> str:
@@ -46,15 +123,23 @@ def service_pattern(inventory, service: str | None, process: str | None, who: st
     return entry.process
 
 
-def list_processes(shell: Shell, timeout: float = 10.0) -> list[Process]:
-    argv = script(_LIST)
-    argv[3] = _MARKER  # $0 of the listing shell: lets us drop it and its parent from results
+def _mode(shell: Shell) -> str:
+    """Where the command runs under: the runner itself, or an sshd session on the node."""
+    return "local" if isinstance(shell, LocalShell) else "ssh"
+
+
+def list_processes(shell: Shell, timeout: float = 10.0, *,
+                   guarded: bool = False) -> list[Process]:
+    """Every process with a command line; ``guarded`` also asks the node which to spare."""
+    argv = script(_LIST, _mode(shell) if guarded else "")
+    argv[3] = _MARKER  # $0 of the listing shell: lets us drop it and its subshells
     result = shell.run(argv, timeout=timeout).check("listing processes")
     found = []
     for line in result.stdout.splitlines():
-        pid, _, cmdline = line.partition("\t")
+        pid, _, rest = line.partition("\t")
+        spared, _, cmdline = rest.partition("\t")
         if pid.isdigit() and _MARKER not in cmdline:
-            found.append(Process(int(pid), cmdline.rstrip()))
+            found.append(Process(int(pid), cmdline.rstrip(), spared))
     return found
 
 
@@ -64,4 +149,36 @@ def matching(processes: list[Process], pattern: str) -> list[Process]:
 
 
 def find(shell: Shell, pattern: str, timeout: float = 10.0) -> list[Process]:
+    """What the pattern matches, to observe (monitors, status): nothing is spared."""
     return matching(list_processes(shell, timeout), pattern)
+
+
+def victims(shell: Shell, pattern: str,
+            timeout: float = 10.0) -> tuple[list[Process], list[Process]]:
+    """(processes a kill or freeze may signal, matching processes the guard spares)."""
+    found = matching(list_processes(shell, timeout, guarded=True), pattern)
+    return [p for p in found if not p.spared], [p for p in found if p.spared]
+
+
+def describe_spared(spared: list[Process], limit: int = 5) -> str:
+    """``PID 812 (sshd), PID 1 (the node's init)`` for an error message."""
+    text = ", ".join(f"PID {p.pid} ({p.spared})" for p in spared[:limit])
+    return text + (f" and {len(spared) - limit} more" if len(spared) > limit else "")
+
+
+def signal(shell: Shell, signal_name: str, pids: Iterable[int],
+           timeout: float = 10.0) -> tuple[list[int], dict[int, str]]:
+    """Send a signal on the node to the PIDs its guard allows: (signalled, {spared: why})."""
+    pids = [str(int(p)) for p in pids]
+    if not pids:
+        return [], {}
+    result = shell.run(script(_SIGNAL, _mode(shell), signal_name, *pids),
+                       timeout=timeout).check(f"sending SIG{signal_name}")
+    signalled, spared = [], {}
+    for line in result.stdout.splitlines():
+        fields = line.split("\t")
+        if fields[0] == "signalled" and len(fields) == 2 and fields[1].isdigit():
+            signalled.append(int(fields[1]))
+        elif fields[0] == "spared" and len(fields) == 3 and fields[1].isdigit():
+            spared[int(fields[1])] = fields[2]
+    return signalled, spared
