@@ -37,7 +37,12 @@ RUNNER = textwrap.dedent("""\
     else:
         attacker = FreezeProcess("freeze-all", FreezeProcessParams(process=pattern,
                                  duration=60), [inventory.node("local")], ctx)
-    attacker.preflight()
+    try:
+        attacker.preflight()
+    except Exception as error:
+        with open(out + "/preflight.txt", "w") as f:
+            f.write(str(error))
+        raise
     detail = attacker.inject()
     with open(out + "/detail.json", "w") as f:
         json.dump(detail, f)
@@ -86,7 +91,9 @@ def run_in_pid_namespace(tmp_path, kind: str, pattern: str) -> dict:
             "err": (tmp_path / "runner.err").read_text(),
             "after": after,
             "detail": json.loads((tmp_path / "detail.json").read_text())
-            if (tmp_path / "detail.json").exists() else None}
+            if (tmp_path / "detail.json").exists() else None,
+            "preflight": (tmp_path / "preflight.txt").read_text()
+            if (tmp_path / "preflight.txt").exists() else None}
 
 
 def pids(tmp_path, *names: str) -> set[int]:
@@ -116,3 +123,11 @@ def test_freeze_everything_stops_the_victims_and_never_the_runner(tmp_path):
     spared = pids(tmp_path, "sshd", "timer", "parent")
     assert not spared & frozen and 1 not in frozen
     assert result["after"]["victim-sleep"] == "S"        # continued by the rollback
+
+
+def test_a_pattern_that_matches_only_the_runner_fails_preflight_saying_so(tmp_path):
+    result = run_in_pid_namespace(tmp_path, "kill", "runner[.]py")
+    assert result["rc"] != "0" and result["detail"] is None      # nothing was signalled
+    assert "nothing to kill" in result["preflight"]
+    assert "the runner or a process it runs under" in result["preflight"]
+    assert "narrow the pattern" in result["preflight"]
