@@ -1,5 +1,5 @@
-"""Inputs that cannot hurt: every file is read with a bounded read of a regular file, and a
-Yardstick template cannot build more than the limit.
+"""Inputs that cannot hurt: every file is read with a bounded read of a regular file, a
+Yardstick template cannot build more than the limit, and a directory of nothing is no pass.
 
 The command-line cases run ``ha-tests`` as a child with its address space capped, so that
 a reader that still trusted ``st_size`` fails with a MemoryError instead of eating the
@@ -106,3 +106,16 @@ def test_an_ordinary_template_still_renders():
             'e: {{ "{}-{}".format(1, 2) }}\nf: {{ 2 ** 10 }}\ng: {{ "ab" * 3 }}\n')
     assert render(text, {}, "tc.yaml") == ('a: b1\nc: 1,2\nd: "  x"\ne: 1-2\nf: 1024\n'
                                            'g: ababab')
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_a_directory_without_scenarios_is_an_error(tmp_path, command):
+    empty = tmp_path / "nothing-here"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a scenario\n")
+    refused(ha_tests(command, str(empty)), str(empty), "no scenario", "*.yaml")
+
+
+def test_a_directory_of_yml_files_says_how_to_name_them(tmp_path):
+    (tmp_path / "kill.yml").write_text("name: kill\n")
+    refused(ha_tests("validate", str(tmp_path)), "rename kill.yml to .yaml")
