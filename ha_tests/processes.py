@@ -22,54 +22,62 @@ from dataclasses import dataclass
 from ha_tests.transport import Shell, script
 from ha_tests.transport.local import LocalShell
 
-#: shell functions: ``guard_init MODE`` learns who this command runs under, ``spared PID``
-#: sets ``why`` to the reason PID must never be signalled (empty when it may be)
+#: shell functions: ``guard_init MODE`` learns, in one pass over /proc/*/stat (one awk), which
+#: processes must never be signalled; ``spared PID`` sets ``why`` (empty when it may be)
 _GUARD = r"""
-info() {
-  read -r st 2>/dev/null < "/proc/$1/stat" || return 1
-  cm=${st#*\(}; cm=${cm%\)*}
-  set -f; set -- ${st##*\) }; set +f
-  pp=$2; pg=$3
-}
-is_sshd() { case $1 in sshd|sshd-session|sshd-auth) return 0;; esac; return 1; }
 guard_init() {
-  mode=$1; self=$$; chain=" "; session=
-  a=$self
-  while [ -n "$a" ] && [ "$a" -gt 1 ] 2>/dev/null; do
-    chain="$chain$a "
-    info "$a" || break
-    if [ -z "$session" ] && is_sshd "$cm"; then session=$a; fi
-    a=$pp
-  done
-  [ "$mode" = ssh ] || session=
-  tagp=ha-tests; tagged=" "
+  tagp=ha-tests; tagged=
   for f in $(grep -alF -e "$tagp:" /proc/[0-9]*/cmdline 2>/dev/null); do
-    f=${f#/proc/}; tagged="$tagged${f%/cmdline} "
+    f=${f#/proc/}; tagged="$tagged ${f%/cmdline}"
   done
-}
-under() {
-  q=$1; n=0
-  while [ $n -lt 100 ] && info "$q" && [ "$pp" -gt 0 ] 2>/dev/null; do
-    [ "$pp" = "$2" ] && return 0
-    q=$pp; n=$((n + 1))
-  done
-  return 1
+  guard=$(cat /proc/[0-9]*/stat 2>/dev/null | awk -v self="$$" -v mode="$1" \
+    -v tagged="$tagged" '
+    {
+      rest = $0; sub(/.*\) /, "", rest); split(rest, f, " ")
+      comm = $0; sub(/^[0-9]+ \(/, "", comm); sub(/\) [^)]*$/, "", comm)
+      pp[$1] = f[2]; pg[$1] = f[3]; cm[$1] = comm
+    }
+    END {
+      a = self; session = ""
+      while (a > 1) {
+        chain[a] = 1
+        if (session == "" && cm[a] ~ /^sshd(-session|-auth)?$/) session = a
+        if (!(a in pp)) break
+        a = pp[a]
+      }
+      if (mode != "ssh") session = ""
+      n = split(tagged, t, " "); for (i = 1; i <= n; i++) tag[t[i]] = 1
+      for (p in pp) {
+        why = ""
+        if (p == 1) why = "init"
+        else if (p in chain) why = (mode == "ssh") ? "session" : "runner"
+        else if (cm[p] ~ /^sshd(-session|-auth)?$/) why = "sshd"
+        else if ((p in tag) || (pg[p] in tag)) why = "timer"
+        else {
+          q = p; d = 0
+          while ((q in pp) && d < 100) {
+            q = pp[q]; d++
+            if (q == self) { why = "own"; break }
+            if (session != "" && q == session) { why = "session"; break }
+            if (q <= 1) break
+          }
+        }
+        if (why != "") printf " %s:%s", p, why
+      }
+    }')
+  guard="$guard "
 }
 spared() {
   why=
-  if [ "$1" = 1 ]; then why="the node's init"; return; fi
-  case $chain in *" $1 "*)
-    if [ "$mode" = ssh ]; then why="the runner's SSH session"
-    else why="the runner or a process it runs under"; fi
-    return;;
+  case $guard in *" $1:"*) ;; *) return 0;; esac
+  why=${guard#*" $1:"}; why=${why%% *}
+  case $why in
+    init) why="the node's init";;
+    runner) why="the runner or a process it runs under";;
+    session) why="the runner's SSH session";;
+    timer) why="a ha-tests dead-man timer or job";;
+    own) why="ha-tests' own command";;
   esac
-  info "$1" || return 0
-  if is_sshd "$cm"; then why=sshd
-  elif case $tagged in *" $1 "*|*" $pg "*) true;; *) false;; esac; then
-    why="a ha-tests dead-man timer or job"
-  elif under "$1" "$self"; then why="ha-tests' own command"
-  elif [ -n "$session" ] && under "$1" "$session"; then why="the runner's SSH session"
-  fi
 }
 """
 
@@ -166,8 +174,8 @@ def describe_spared(spared: list[Process], limit: int = 5) -> str:
     return text + (f" and {len(spared) - limit} more" if len(spared) > limit else "")
 
 
-def signal(shell: Shell, signal_name: str, pids: Iterable[int],
-           timeout: float = 10.0) -> tuple[list[int], dict[int, str]]:
+def send_signal(shell: Shell, signal_name: str, pids: Iterable[int],
+                timeout: float = 10.0) -> tuple[list[int], dict[int, str]]:
     """Send a signal on the node to the PIDs its guard allows: (signalled, {spared: why})."""
     pids = [str(int(p)) for p in pids]
     if not pids:

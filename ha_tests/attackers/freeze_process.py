@@ -27,7 +27,7 @@ from pydantic import Field, model_validator
 from ha_tests.attackers import deadman
 from ha_tests.attackers.base import Attacker
 from ha_tests.errors import PreflightError, RollbackError, TransportError
-from ha_tests.processes import describe_spared, service_pattern, signal, victims
+from ha_tests.processes import describe_spared, send_signal, service_pattern, victims
 from ha_tests.transport import script
 from ha_tests.validation import StrictModel
 
@@ -97,7 +97,7 @@ class FreezeProcess(Attacker):
                 continue
             self.frozen[node.name] = [int(p) for p in pids]
             deadman.arm(shell, KIND, self.ident, seconds, HEAL, *pids)
-            self.frozen[node.name], _ = signal(shell, "STOP", pids)
+            self.frozen[node.name], _ = send_signal(shell, "STOP", pids)
             deadman.check_armed(shell, KIND, self.ident, script(HEAL, *pids), seconds)
         return {"pids": self.frozen, "pattern": self.pattern, "duration": seconds}
 

@@ -23,7 +23,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ha_tests.attackers.base import Attacker
 from ha_tests.errors import PreflightError, RollbackError, TransportError
-from ha_tests.processes import describe_spared, service_pattern, signal, victims
+from ha_tests.processes import describe_spared, send_signal, service_pattern, victims
 from ha_tests.services import service_argv
 from ha_tests.validation import StrictModel
 
@@ -89,8 +89,10 @@ class KillProcess(Attacker):
         for node in self.nodes:
             shell = self.ctx.shell(node)
             killable, spared = victims(shell, pattern)
-            self.killed[node.name], late = signal(shell, self.params.signal,
-                                                  [p.pid for p in killable])
+            # recorded before the signal: a kill cut short by a lost connection is still undone
+            self.killed[node.name] = [p.pid for p in killable]
+            self.killed[node.name], late = send_signal(shell, self.params.signal,
+                                                       self.killed[node.name])
             if spared or late:
                 spared_pids[node.name] = sorted({p.pid for p in spared} | set(late))
         detail = {"signal": self.params.signal, "pids": self.killed, "pattern": pattern}
