@@ -23,7 +23,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ha_tests.attackers.base import Attacker
 from ha_tests.errors import PreflightError, RollbackError, TransportError
-from ha_tests.processes import describe_spared, send_signal, service_pattern, victims
+from ha_tests.processes import describe_spared, find, send_signal, service_pattern, victims
 from ha_tests.services import service_argv
 from ha_tests.validation import StrictModel
 
@@ -104,8 +104,8 @@ class KillProcess(Attacker):
         present = {}
         for node in self.nodes:
             try:
-                present[node.name] = [p.pid for p in victims(self.ctx.shell(node),
-                                                             self.pattern)[0]]
+                # observing only: the cheap unguarded listing, as a monitor sees it
+                present[node.name] = [p.pid for p in find(self.ctx.shell(node), self.pattern)]
             except TransportError:
                 present[node.name] = []
         return present
