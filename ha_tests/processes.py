@@ -3,26 +3,109 @@
 Yardstick greps `ps` output for a substring, which also matches the grep itself, editors and
 unrelated processes. Here the node only lists /proc (data, one line per process) and the
 pattern is matched on the runner with Python's re, so it means exactly what it says.
+
+A pattern can still mean more than its author thought (``"|.*"`` matches everything), so
+what a kill or a freeze may signal is decided on the node, by a guard that no pattern can
+widen: the node's PID 1, every sshd, the chain of processes the command itself runs under
+(the runner and its parents with ``transport: local``, the sshd session over SSH), over SSH
+everything that session runs (the runner's other commands), and the dead-man timers and jobs
+of ha_tests.attackers.deadman (they heal other faults). The guard is evaluated
+again right before each signal, so a PID that became one of these meanwhile is spared too.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ha_tests.transport import Shell, script
+from ha_tests.transport.local import LocalShell
 
-_LIST = r"""
-self=$$
+#: shell functions: ``guard_init MODE`` learns, in one pass over /proc/*/stat (one awk), which
+#: processes must never be signalled; ``spared PID`` sets ``why`` (empty when it may be)
+_GUARD = r"""
+guard_init() {
+  tagp=ha-tests; tagged=
+  for f in $(grep -alF -e "$tagp:" /proc/[0-9]*/cmdline 2>/dev/null); do
+    f=${f#/proc/}; tagged="$tagged ${f%/cmdline}"
+  done
+  guard=$(cat /proc/[0-9]*/stat 2>/dev/null | awk -v self="$$" -v mode="$1" \
+    -v tagged="$tagged" '
+    {
+      rest = $0; sub(/.*\) /, "", rest); split(rest, f, " ")
+      comm = $0; sub(/^[0-9]+ \(/, "", comm); sub(/\) [^)]*$/, "", comm)
+      pp[$1] = f[2]; pg[$1] = f[3]; cm[$1] = comm
+    }
+    END {
+      a = self; session = ""
+      while (a > 1) {
+        chain[a] = 1
+        if (session == "" && cm[a] ~ /^sshd(-session|-auth)?$/) session = a
+        if (!(a in pp)) break
+        a = pp[a]
+      }
+      if (mode != "ssh") session = ""
+      n = split(tagged, t, " "); for (i = 1; i <= n; i++) tag[t[i]] = 1
+      for (p in pp) {
+        why = ""
+        if (p == 1) why = "init"
+        else if (p in chain) why = (mode == "ssh") ? "session" : "runner"
+        else if (cm[p] ~ /^sshd(-session|-auth)?$/) why = "sshd"
+        else if ((p in tag) || (pg[p] in tag)) why = "timer"
+        else {
+          q = p; d = 0
+          while ((q in pp) && d < 100) {
+            q = pp[q]; d++
+            if (q == self) { why = "own"; break }
+            if (session != "" && q == session) { why = "session"; break }
+            if (q <= 1) break
+          }
+        }
+        if (why != "") printf " %s:%s", p, why
+      }
+    }')
+  guard="$guard "
+}
+spared() {
+  why=
+  case $guard in *" $1:"*) ;; *) return 0;; esac
+  why=${guard#*" $1:"}; why=${why%% *}
+  case $why in
+    init) why="the node's init";;
+    runner) why="the runner or a process it runs under";;
+    session) why="the runner's SSH session";;
+    timer) why="a ha-tests dead-man timer or job";;
+    own) why="ha-tests' own command";;
+  esac
+}
+"""
+
+#: $1 = "" (observe only), local or ssh (also say which processes a signal must spare)
+_LIST = _GUARD + r"""
+mode=$1
+[ -n "$mode" ] && guard_init "$mode"
 for d in /proc/[0-9]*; do
   p=${d#/proc/}
-  [ "$p" = "$self" ] && continue
+  [ "$p" = "$$" ] && continue
   c=$(tr '\000\n' '  ' < "$d/cmdline" 2>/dev/null) || continue
   [ -n "$c" ] || continue
-  printf '%s\t%s\n' "$p" "$c"
+  why=
+  [ -n "$mode" ] && spared "$p"
+  printf '%s\t%s\t%s\n' "$p" "$why" "$c"
 done
 """
 
+#: $1 = local or ssh, $2 = signal, then PIDs: signals those the guard allows, reports the rest
+_SIGNAL = _GUARD + r"""
+guard_init "$1"; sig=$2; shift 2
+for p in "$@"; do
+  spared "$p"
+  if [ -n "$why" ]; then printf 'spared\t%s\t%s\n' "$p" "$why"; continue; fi
+  kill -s "$sig" "$p" 2>/dev/null && printf 'signalled\t%s\n' "$p"
+done
+exit 0
+"""
 
 _MARKER = "ha-tests-ps"
 
@@ -31,6 +114,8 @@ _MARKER = "ha-tests-ps"
 class Process:
     pid: int
     cmdline: str
+    #: why a kill or a freeze must never signal it ("" when it may, or when not asked)
+    spared: str = ""
 
 
 def service_pattern(inventory, service: str | None, process: str | None, who: str) -> str:
@@ -46,15 +131,23 @@ def service_pattern(inventory, service: str | None, process: str | None, who: st
     return entry.process
 
 
-def list_processes(shell: Shell, timeout: float = 10.0) -> list[Process]:
-    argv = script(_LIST)
-    argv[3] = _MARKER  # $0 of the listing shell: lets us drop it and its parent from results
+def _mode(shell: Shell) -> str:
+    """Where the command runs under: the runner itself, or an sshd session on the node."""
+    return "local" if isinstance(shell, LocalShell) else "ssh"
+
+
+def list_processes(shell: Shell, timeout: float = 10.0, *,
+                   guarded: bool = False) -> list[Process]:
+    """Every process with a command line; ``guarded`` also asks the node which to spare."""
+    argv = script(_LIST, _mode(shell) if guarded else "")
+    argv[3] = _MARKER  # $0 of the listing shell: lets us drop it and its subshells
     result = shell.run(argv, timeout=timeout).check("listing processes")
     found = []
     for line in result.stdout.splitlines():
-        pid, _, cmdline = line.partition("\t")
+        pid, _, rest = line.partition("\t")
+        spared, _, cmdline = rest.partition("\t")
         if pid.isdigit() and _MARKER not in cmdline:
-            found.append(Process(int(pid), cmdline.rstrip()))
+            found.append(Process(int(pid), cmdline.rstrip(), spared))
     return found
 
 
@@ -64,4 +157,36 @@ def matching(processes: list[Process], pattern: str) -> list[Process]:
 
 
 def find(shell: Shell, pattern: str, timeout: float = 10.0) -> list[Process]:
+    """What the pattern matches, to observe (monitors, status): nothing is spared."""
     return matching(list_processes(shell, timeout), pattern)
+
+
+def victims(shell: Shell, pattern: str,
+            timeout: float = 10.0) -> tuple[list[Process], list[Process]]:
+    """(processes a kill or freeze may signal, matching processes the guard spares)."""
+    found = matching(list_processes(shell, timeout, guarded=True), pattern)
+    return [p for p in found if not p.spared], [p for p in found if p.spared]
+
+
+def describe_spared(spared: list[Process], limit: int = 5) -> str:
+    """``PID 812 (sshd), PID 1 (the node's init)`` for an error message."""
+    text = ", ".join(f"PID {p.pid} ({p.spared})" for p in spared[:limit])
+    return text + (f" and {len(spared) - limit} more" if len(spared) > limit else "")
+
+
+def send_signal(shell: Shell, signal_name: str, pids: Iterable[int],
+                timeout: float = 10.0) -> tuple[list[int], dict[int, str]]:
+    """Send a signal on the node to the PIDs its guard allows: (signalled, {spared: why})."""
+    pids = [str(int(p)) for p in pids]
+    if not pids:
+        return [], {}
+    result = shell.run(script(_SIGNAL, _mode(shell), signal_name, *pids),
+                       timeout=timeout).check(f"sending SIG{signal_name}")
+    signalled, spared = [], {}
+    for line in result.stdout.splitlines():
+        fields = line.split("\t")
+        if fields[0] == "signalled" and len(fields) == 2 and fields[1].isdigit():
+            signalled.append(int(fields[1]))
+        elif fields[0] == "spared" and len(fields) == 3 and fields[1].isdigit():
+            spared[int(fields[1])] = fields[2]
+    return signalled, spared

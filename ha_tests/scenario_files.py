@@ -20,12 +20,21 @@ def shipped_scenarios_dir() -> Path:
 
 
 def expand_scenarios(items: list[str]) -> list[Path]:
-    """Files, directories of *.yaml, or names of shipped scenarios."""
+    """Files, directories of *.yaml, or names of shipped scenarios; a directory without
+    any is an error (a run of nothing must not pass)."""
     paths: list[Path] = []
     for item in items:
         path = Path(item)
         if path.is_dir():
-            paths += sorted(path.glob("*.yaml"))
+            found = sorted(path.glob("*.yaml"))
+            if not found:
+                others = sorted(p.name for p in path.glob("*.yml"))
+                raise InputError(Problem(str(path), None, None, "", "no scenario in this "
+                                         "directory: it has no *.yaml file",
+                                         f"rename {others[0]} to .yaml" if others else
+                                         "give the directory that holds the scenarios, "
+                                         "or the files themselves"))
+            paths += found
         elif path.exists():
             paths.append(path)
         else:

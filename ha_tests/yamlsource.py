@@ -9,6 +9,8 @@ by its path, rejecting duplicate keys, cyclic aliases and documents that expand 
 from __future__ import annotations
 
 import difflib
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import yaml
 
 from ha_tests.errors import InputError, Problem
 
+#: scenario, inventory, pod and Yardstick files (and what a template renders) stay below this
 MAX_FILE_BYTES = 1 << 20
 MAX_NODES = 100_000
 
@@ -165,22 +168,80 @@ def load_text(text: str, file: str = "<string>") -> tuple[Any, SourceMap]:
     return data, source
 
 
-def load_file(path: str | Path) -> tuple[Any, SourceMap]:
-    path = Path(path)
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
+def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """At most ``limit`` bytes of a regular file, or an InputError that names it.
+
+    The size is what a bounded read returns, not ``st_size``: /dev/zero, a FIFO or a
+    /proc file claim a size of 0. The file is opened without blocking (a FIFO with no writer
+    would hang the open) and refused unless fstat says it is a regular file.
+    """
+    file = str(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InputError(Problem(str(path), None, None, "",
-                                     f"file is larger than {MAX_FILE_BYTES} bytes"))
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise InputError(Problem(str(path), None, None, "", "no such file",
+        raise InputError(Problem(file, None, None, "", "no such file",
                                  "check the path (ha-tests list shows the shipped scenarios)"))\
             from None
-    except UnicodeDecodeError:
-        raise InputError(Problem(str(path), None, None, "", "not UTF-8 text")) from None
-    except IsADirectoryError:
-        raise InputError(Problem(str(path), None, None, "", "is a directory, not a file")) from None
     except OSError as exc:
-        raise InputError(Problem(str(path), None, None, "", f"cannot read: {exc.strerror}"))\
+        raise InputError(Problem(file, None, None, "", f"cannot read: {exc.strerror}"))\
             from None
-    return load_text(text, str(path))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+            raise InputError(Problem(file, None, None, "", f"is {kind}, not a regular file",
+                                     "give the path of a scenario, inventory or task file; "
+                                     "save piped input to a file first"))
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise InputError(Problem(file, None, None, "", f"cannot read: {exc.strerror}"))\
+            from None
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise InputError(Problem(file, None, None, "", f"file is larger than {limit} bytes",
+                                 "scenario, inventory and task files are small; the right "
+                                 "file?"))
+    return b"".join(chunks)
+
+
+def read_text(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
+    """:func:`read_bytes`, decoded as UTF-8 (an InputError if it is not)."""
+    try:
+        return read_bytes(path, limit).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(Problem(str(path), None, None, "",
+                                 f"not UTF-8 text (byte {exc.start})",
+                                 "save the file as UTF-8")) from None
+
+
+def read_head(path: str | Path, size: int) -> str | None:
+    """The first ``size`` bytes of a regular file as text, for sniffing its format; None
+    when it cannot be read or is no regular file (the real read then says why)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, size).decode("utf-8", "replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def load_file(path: str | Path) -> tuple[Any, SourceMap]:
+    return load_text(read_text(path), str(path))

@@ -3,9 +3,10 @@
 The hung-but-alive failure (a D-state disk, a GC pause, a deadlock) is what a killed process
 is not: the PID stays, TCP connects still succeed (the kernel completes the handshake on the
 listening socket), systemd and Pacemaker's monitor see a running process, and only timeouts
-notice. Rollback sends SIGCONT to exactly the PIDs it stopped. A node-side dead-man timer
-(ha_tests.attackers.deadman) continues them after ``duration`` seconds if the runner is gone,
-so no process stays frozen.
+notice. Rollback sends SIGCONT to exactly the PIDs it stopped; the runner, its SSH session,
+sshd and the node's init are never stopped, whatever the pattern (ha_tests.processes). A
+node-side dead-man timer (ha_tests.attackers.deadman) continues them after ``duration``
+seconds if the runner is gone, so no process stays frozen.
 
 Example::
 
@@ -26,7 +27,7 @@ from pydantic import Field, model_validator
 from ha_tests.attackers import deadman
 from ha_tests.attackers.base import Attacker
 from ha_tests.errors import PreflightError, RollbackError, TransportError
-from ha_tests.processes import find, service_pattern
+from ha_tests.processes import describe_spared, send_signal, service_pattern, victims
 from ha_tests.transport import script
 from ha_tests.validation import StrictModel
 
@@ -80,21 +81,24 @@ class FreezeProcess(Attacker):
     def preflight(self) -> None:
         self.duration  # noqa: B018 - raises PreflightError when nothing says how long
         for node in self.nodes:
-            if not find(self.ctx.shell(node), self.pattern):
+            freezable, spared = victims(self.ctx.shell(node), self.pattern)
+            if not freezable:
+                also = (f" but {describe_spared(spared)}, which ha-tests never signals; "
+                        "narrow the pattern" if spared else "")
                 raise PreflightError(f"{self.name}: no process matches {self.pattern!r} on "
-                                     f"{node.name}; nothing to freeze")
+                                     f"{node.name}{also}; nothing to freeze")
 
     def inject(self) -> dict[str, Any]:
         seconds = self.duration
         for node in self.nodes:
             shell = self.ctx.shell(node)
-            pids = [str(p.pid) for p in find(shell, self.pattern)]
+            pids = [str(p.pid) for p in victims(shell, self.pattern)[0]]
             if not pids:
                 continue
             self.frozen[node.name] = [int(p) for p in pids]
             self.checkpoint()  # the ledger holds the PIDs before they stop
             deadman.arm(shell, KIND, self.ident, seconds, HEAL, *pids)
-            shell.run(["kill", "-s", "STOP", *pids], timeout=10)
+            self.frozen[node.name], _ = send_signal(shell, "STOP", pids)
             deadman.check_armed(shell, KIND, self.ident, script(HEAL, *pids), seconds)
         return {"pids": self.frozen, "pattern": self.pattern, "duration": seconds}
 
@@ -135,7 +139,7 @@ class FreezeProcess(Attacker):
         if "frozen" in state:
             self.frozen = {k: list(v) for k, v in state["frozen"].items()}
         else:  # which PIDs is unknown: every process of the pattern is continued and checked
-            self.frozen = {n.name: [p.pid for p in find(self.ctx.shell(n), self.pattern)]
+            self.frozen = {n.name: [p.pid for p in victims(self.ctx.shell(n), self.pattern)[0]]
                            for n in self.nodes}
 
     def describe(self) -> str:

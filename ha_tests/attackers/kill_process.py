@@ -1,7 +1,8 @@
 """kill-process: signal the processes of a service on the target nodes.
 
-Precise matching (a regex over the full command line, see ha_tests.processes), the PIDs
-killed are recorded, and rollback waits for the service to come back by itself (as systemd
+Precise matching (a regex over the full command line, see ha_tests.processes), never the
+runner, its SSH session, sshd or the node's init whatever the pattern, the PIDs killed are
+recorded, and rollback waits for the service to come back by itself (as systemd
 or Pacemaker would restart it) before restarting it through the services map.
 
 Example::
@@ -22,7 +23,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ha_tests.attackers.base import Attacker
 from ha_tests.errors import PreflightError, RollbackError, TransportError
-from ha_tests.processes import find, service_pattern
+from ha_tests.processes import describe_spared, find, send_signal, service_pattern, victims
 from ha_tests.services import service_argv
 from ha_tests.validation import StrictModel
 
@@ -75,25 +76,37 @@ class KillProcess(Attacker):
         if self.params.service and self.ctx.inventory.service(self.params.service) is None:
             raise PreflightError(f"{self.name}: no service '{self.params.service}' in inventory")
         for node in self.nodes:
-            if not find(self.ctx.shell(node), pattern):
+            killable, spared = victims(self.ctx.shell(node), pattern)
+            if not killable:
+                also = (f" but {describe_spared(spared)}, which ha-tests never signals; "
+                        "narrow the pattern" if spared else "")
                 raise PreflightError(f"{self.name}: no process matches {pattern!r} on "
-                                     f"{node.name}; nothing to kill")
+                                     f"{node.name}{also}; nothing to kill")
 
     def inject(self) -> dict[str, Any]:
         pattern = self.pattern
+        spared_pids: dict[str, list[int]] = {}
         for node in self.nodes:
             shell = self.ctx.shell(node)
-            pids = [p.pid for p in find(shell, pattern)]
-            self.killed[node.name] = pids
+            killable, spared = victims(shell, pattern)
+            # recorded before the signal: a kill cut short by a lost connection (or a runner
+            # killed with -9) is still undone
+            self.killed[node.name] = [p.pid for p in killable]
             self.checkpoint()  # the ledger holds the PIDs before they die
-            if pids:
-                shell.run(["kill", "-s", self.params.signal, *map(str, pids)], timeout=10)
-        return {"signal": self.params.signal, "pids": self.killed, "pattern": pattern}
+            self.killed[node.name], late = send_signal(shell, self.params.signal,
+                                                       self.killed[node.name])
+            if spared or late:
+                spared_pids[node.name] = sorted({p.pid for p in spared} | set(late))
+        detail = {"signal": self.params.signal, "pids": self.killed, "pattern": pattern}
+        if spared_pids:
+            detail["spared"] = spared_pids
+        return detail
 
     def _back(self) -> dict[str, list[int]]:
         present = {}
         for node in self.nodes:
             try:
+                # observing only: the cheap unguarded listing, as a monitor sees it
                 present[node.name] = [p.pid for p in find(self.ctx.shell(node), self.pattern)]
             except TransportError:
                 present[node.name] = []

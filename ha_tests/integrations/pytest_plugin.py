@@ -40,9 +40,10 @@ def pytest_configure(config):
 
 
 def _looks_like_scenario(path: Path) -> bool:
-    try:
-        head = path.read_text(errors="replace")[:20000]
-    except OSError:
+    from ha_tests.yamlsource import read_head
+
+    head = read_head(path, 20000)
+    if head is None:
         return False
     return "\ngap:" in "\n" + head and "\nmonitors:" in "\n" + head
 

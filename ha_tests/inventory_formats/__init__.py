@@ -11,16 +11,13 @@ from pathlib import Path
 
 from ha_tests.errors import InputError, Problem
 from ha_tests.inventory import Inventory, default_inventory_path, load_inventory
+from ha_tests.yamlsource import read_bytes
 
 FORMATS = ("ha-tests", "pod", "ansible")
 
 
 def detect(path: Path) -> str:
-    try:
-        head = path.read_text(errors="replace")[:65536]
-    except OSError as exc:
-        raise InputError(Problem(str(path), None, None, "", f"cannot read: {exc.strerror}"))\
-            from None
+    head = read_bytes(path)[:65536].decode("utf-8", "replace")
     stripped = [line.strip() for line in head.splitlines()
                 if line.strip() and not line.strip().startswith(("#", ";"))]
     if stripped and stripped[0].startswith("["):

@@ -133,17 +133,19 @@ def kill_pattern(process_name: str) -> str:
     keystone: every process mentioning keystone except monitors; haproxy: a binary under
     /usr; anything else: the name preceded by a character that cannot be part of a name (so
     killing ``nova-api`` spares ``openstack-nova-api`` wrappers, as Yardstick's pgrep does).
+    The name is a name: its characters match themselves (``"|.*"`` would match every process).
     """
     if process_name == "keystone":
         return r"^(?!.*(?i:monitor)).*keystone"
     if process_name == "haproxy":
         return r"^/usr/[^ ]*/haproxy"
-    return r"[^-_a-zA-Z0-9]" + process_name
+    return r"[^-_a-zA-Z0-9]" + re.escape(process_name)
 
 
 def count_pattern(process_name: str) -> str:
-    """What check_process_python.bash counts (``ps aux | grep -e NAME``), over the cmdline."""
-    return process_name
+    """What check_process_python.bash counts (``ps aux | grep -e NAME``), over the cmdline;
+    the name matched literally, like :func:`kill_pattern`."""
+    return re.escape(process_name)
 
 
 def start_command(service_name: str, action: str = "start") -> str:

@@ -17,11 +17,9 @@ def _task_args(args) -> dict:
 
     merged: dict = {}
     if getattr(args, "task_args_file", None):
-        try:
-            text = Path(args.task_args_file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(Problem(args.task_args_file, None, None, "",
-                                     f"cannot read: {exc.strerror}")) from None
+        from ha_tests.yamlsource import read_text
+
+        text = read_text(args.task_args_file)
         merged.update(parse_task_args(text, args.task_args_file))
     merged.update(parse_task_args(args.task_args))
     return merged

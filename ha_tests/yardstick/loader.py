@@ -18,7 +18,7 @@ from ha_tests import plugins
 from ha_tests.errors import InputError, Problem
 from ha_tests.inventory import Inventory, Service
 from ha_tests.scenario import Scenario, parse_scenario
-from ha_tests.yamlsource import SourceMap, format_path, load_text
+from ha_tests.yamlsource import SourceMap, format_path, load_text, read_head, read_text
 from ha_tests.yardstick.mapping import MappedCase, map_scenario, resolve_nodes
 from ha_tests.yardstick.pod import load_pod
 from ha_tests.yardstick.template import parse_task_args, render
@@ -33,12 +33,8 @@ TASK_KEYS = {"schema", "description", "scenarios", "context", "contexts", "run_i
 
 def is_yardstick_file(path: str | Path) -> bool:
     """A Yardstick task file declares its schema; templates are not YAML yet, so read text."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as stream:
-            head = stream.read(64 * 1024)
-    except OSError:
-        return False
-    return _SCHEMA_LINE.search(head) is not None
+    head = read_head(path, 64 * 1024)
+    return head is not None and _SCHEMA_LINE.search(head) is not None
 
 
 @dataclass
@@ -124,12 +120,7 @@ def load_cases(path: str | Path, pod_path: str | Path | None = None,
     file = str(path)
     test_case = path.stem
     warnings: list[str] = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(Problem(file, None, None, "", "no such file")) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(file, None, None, "", f"cannot read: {exc}")) from None
+    text = read_text(path)
     rendered = render(text, parse_task_args(task_args), file)
     task, source = load_text(rendered, file)
     if not isinstance(task, dict):

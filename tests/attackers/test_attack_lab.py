@@ -375,3 +375,42 @@ def test_disk_fill_and_io_stall_write_on_a_controller_and_leave_nothing(lab, ctx
     assert node_files(lab, name, "disk-fill") == []
     assert node_files(lab, name, "io-stall") == []
     assert wait_for(lambda: not host_pids_of_tag(lab, name, stall_tag), 5)
+
+
+def test_kill_everything_on_a_node_spares_sshd_and_the_runners_session(lab, ctx):
+    """``process: "|.*"`` on a compute over real SSH: its processes die (the node's init
+    restarts its services), but not sshd, not the session the runner talks through, and
+    not the runner's other command running on that same connection."""
+    import threading
+
+    from ha_tests.attackers.kill_process import KillProcess, KillProcessParams
+    from ha_tests.lab import sshd
+    from ha_tests.processes import find
+
+    name = lab.plan.computes[0].name
+    shell = ctx.shell(name)
+    victim = deadman.detach(shell, ["sleep", "300"])          # outside the session: fair game
+    sshd_before = {p.pid for p in find(shell, sshd.PROCESS_REGEX)}
+    assert sshd_before
+    neighbour: dict = {}
+
+    def the_runners_other_command():
+        neighbour["result"] = shell.run(["sleep", "4"], timeout=30)
+
+    thread = threading.Thread(target=the_runners_other_command)
+    thread.start()
+    time.sleep(1)  # the neighbour's channel is open and its sleep started
+    attacker = KillProcess("kill-everything", KillProcessParams(process="|.*", restart=False),
+                           [ctx.inventory.node(name)], ctx)
+    attacker.preflight()
+    detail = attacker.inject()
+    thread.join(30)
+    assert neighbour.get("result") and neighbour["result"].rc == 0   # its sleep ran to the end
+    assert shell.run(["true"], timeout=10).rc == 0               # the same connection lives
+    observer = RunContext(load_inventory(lab.inventory_path))    # and a new one is welcome
+    try:
+        assert sshd_before <= {p.pid for p in find(observer.shell(name), sshd.PROCESS_REGEX)}
+        assert not find(observer.shell(name), r"^sleep 300$")    # the victim is gone
+    finally:
+        observer.close()
+    assert victim in detail["pids"][name] and detail["spared"][name]
