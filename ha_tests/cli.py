@@ -116,11 +116,11 @@ def _session(args, inventory, policy):
 
 
 def cmd_run(args) -> int:
+    from ha_tests import yardstick_cli as yardstick_commands
     from ha_tests.inventory_formats import resolve_inventory
     from ha_tests.results import format_table, gap_table
     from ha_tests.scenario import load_scenario
     from ha_tests.session import print_dry_run
-    from ha_tests.yardstick import commands as yardstick_commands
     from ha_tests.yardstick import is_yardstick_file
 
     paths = expand_scenarios(args.scenarios)
@@ -364,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep-lab", action="store_true", help="leave the lab up afterwards")
     demo.set_defaults(func=cmd_demo)
 
-    from ha_tests.yardstick import commands as yardstick_commands
+    from ha_tests import yardstick_cli as yardstick_commands
 
     yardstick_commands.register(sub)
     try:

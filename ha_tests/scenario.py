@@ -16,6 +16,7 @@ from pydantic import ConfigDict, Field, model_validator
 from ha_tests import plugins
 from ha_tests.errors import InputError, Problem
 from ha_tests.validation import StrictModel, allowed_keys, problems_from, validate
+from ha_tests.variables import variables_used
 from ha_tests.yamlsource import SourceMap, did_you_mean, load_file
 
 GAP_AREAS = ("gap-1", "gap-2", "gap-3", "gap-4", "gap-5", "gap-6", "classic")
@@ -332,8 +333,6 @@ def parse_scenario(data: Any, source: SourceMap) -> Scenario:
 def _order_operations(uses: list[PluginUse], model: ScenarioModel,
                       source: SourceMap) -> tuple[list[PluginUse], list[Problem]]:
     """Operations in run order; each @variable must be set by one that runs before it."""
-    from ha_tests.operations.base import variables_used
-
     position = {id(spec): i for i, spec in enumerate(model.operations)}
     ordered = sorted(uses, key=lambda u: (OPERATION_POINTS.index(u.spec.at),  # type: ignore
                                           position[id(u.spec)]))

@@ -43,7 +43,7 @@ def load_any(path: str | Path, fmt: str = "auto") -> Inventory:
         return load_ansible_inventory(path)
     if fmt == "pod":
         try:
-            from ha_tests.yardstick.pod import load_pod
+            from ha_tests.inventory_formats.pod import load_pod
         except ImportError:
             raise InputError(Problem(str(path), None, None, "", "reading pod.yaml needs "
                                      "ha_tests.yardstick")) from None

@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ha_tests.attackers.base import NoParams
 from ha_tests.errors import HaTestsError
 from ha_tests.validation import StrictModel
+from ha_tests.variables import VARIABLE, variables_used  # noqa: F401  (the plugins' face)
 
 if TYPE_CHECKING:
     from ha_tests.context import RunContext
     from ha_tests.inventory import Node
 
-#: ``@name`` in an operation's parameters: a variable an earlier operation set
-VARIABLE = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
 
 
 class OperationError(HaTestsError):
@@ -47,26 +46,6 @@ def expand(text: str, variables: dict[str, str], quote=lambda value: value) -> s
                                  "did not run or failed)")
         return quote(variables[name])
     return VARIABLE.sub(value, text)
-
-
-def variables_used(params: StrictModel, *, undo: bool = False) -> set[str]:
-    """The ``@names`` an operation's parameters refer to: its ``undo`` (which runs after it,
-    so it may use what the operation itself set) when ``undo``, else everything else."""
-    found: set[str] = set()
-
-    def walk(value: Any) -> None:
-        if isinstance(value, str):
-            found.update(VARIABLE.findall(value))
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-
-    values = params.model_dump()
-    walk(values.get("undo") if undo else {k: v for k, v in values.items() if k != "undo"})
-    return found
 
 
 class Operation(abc.ABC):

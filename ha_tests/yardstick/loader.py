@@ -17,10 +17,10 @@ import yaml
 from ha_tests import plugins
 from ha_tests.errors import InputError, Problem
 from ha_tests.inventory import Inventory, Service
+from ha_tests.inventory_formats.pod import load_pod
 from ha_tests.scenario import Scenario, parse_scenario
 from ha_tests.yamlsource import SourceMap, format_path, load_text, read_head, read_text
 from ha_tests.yardstick.mapping import MappedCase, map_scenario, resolve_nodes
-from ha_tests.yardstick.pod import load_pod
 from ha_tests.yardstick.template import parse_task_args, render
 
 SCHEMA = "yardstick:task:0.1"

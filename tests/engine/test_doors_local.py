@@ -175,7 +175,7 @@ context: {type: Node, name: LF, file: pod.yaml}
 def yardstick_door(tmp_path, web, monkeypatch, *, test_target: bool, opt_in: bool = False):
     """``ha-tests yardstick run`` as parsed from its command line; the pod's one node is
     made local (a pod.yaml cannot say so) before the Session sees it."""
-    from ha_tests.yardstick import commands
+    from ha_tests import yardstick_cli as commands
 
     name = f"http.server {web.port}"
     (tmp_path / "pod.yaml").write_text("nodes:\n- {name: node1, role: Controller, "

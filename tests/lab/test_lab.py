@@ -15,10 +15,10 @@ import yaml
 from labcheck import api_ok, healthy, node_processes, ping, service_pids, ssh, token, wait_for
 
 from ha_tests.inventory import load_inventory
+from ha_tests.inventory_formats.pod import load_pod
 from ha_tests.lab import keystone
 from ha_tests.lab.lab import ssh_banner
 from ha_tests.lab.system import alive, kill, run
-from ha_tests.yardstick.pod import load_pod
 
 pytestmark = pytest.mark.lab
 

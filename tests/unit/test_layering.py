@@ -22,14 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LINT = shutil.which("lint-imports", path=os.path.dirname(sys.executable)) or \
     shutil.which("lint-imports")
 
-#: the imports against the layers that ha_tests has today; this set may only shrink
-KNOWN = {
-    ("ha_tests.profiles", "ha_tests.cli"),                        # cli <-> profiles
-    ("ha_tests.yardstick.commands", "ha_tests.cli"),              # cli <-> yardstick
-    ("ha_tests.inventory", "ha_tests.inventory_formats"),         # inventory <-> formats
-    ("ha_tests.inventory_formats", "ha_tests.yardstick.pod"),     # ... <-> yardstick.pod
-    ("ha_tests.scenario", "ha_tests.operations.base"),            # scenario <-> operations
-}
+#: imports against the layers that ha_tests still has (none since 2026-12-01): keep it empty
+KNOWN: set[tuple[str, str]] = set()
 
 CONFIG = """\
 [importlinter]

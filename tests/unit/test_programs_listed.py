@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 PATTERNS = (
     re.compile(r'\b(?:run|Popen|check_output|check_call|call)\(\s*\[\s*"([^"\s/]+)"'),
     re.compile(r'shutil\.which\(\s*"([^"]+)"'),
-    re.compile(r'"/usr/(?:s?bin|lib/[\w.-]+/bin)/([\w.+-]+)'),
+    re.compile(r'"/usr/(?:s?bin|lib/[\w.-]+/bin)/([\w.+-]+)"'),  # a path alone, not a cmdline
 )
 #: named in code but never run on this machine: a real cloud's nodes run them, a fallback
 #: name of another distribution, or a process's command line in test data

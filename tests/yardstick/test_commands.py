@@ -6,9 +6,9 @@ import argparse
 
 import pytest
 
+from ha_tests import yardstick_cli as commands
 from ha_tests.errors import InputError
 from ha_tests.scenario import load_scenario
-from ha_tests.yardstick import commands
 
 
 def parse(argv):

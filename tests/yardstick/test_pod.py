@@ -8,7 +8,7 @@ import pytest
 from yardstick_corpus import PODS, YARDSTICK
 
 from ha_tests.errors import InputError
-from ha_tests.yardstick.pod import load_pod
+from ha_tests.inventory_formats.pod import load_pod
 
 ALL_PODS = [pytest.param(p, id=p.name) for p in PODS] or [
     pytest.param(None, marks=pytest.mark.skip(reason=f"no Yardstick pods at {YARDSTICK}"))]
