@@ -28,8 +28,12 @@ def scenarios(tmp_path):
     root = tmp_path / "scenarios"
     (root / "profiles").mkdir(parents=True)
     kill = yaml.safe_load((REPO / "scenarios" / "kill-keystone.yaml").read_text())
-    (root / "kill-keystone.yaml").write_text(yaml.safe_dump(kill))
     strict = {**kill, "name": "kill-keystone-strict"}
+    # the profile that passes has no SLA: whether the lab meets one is its timing, not the role's
+    kill = {**kill, "monitors": [{k: v for k, v in m.items() if k != "sla"}
+                                 for m in kill["monitors"]]}
+    kill.pop("sla", None)
+    (root / "kill-keystone.yaml").write_text(yaml.safe_dump(kill))
     strict["monitors"] = [dict(m) for m in kill["monitors"]]
     strict["monitors"][1].update(gate=True, sla={"max_outage": 0})
     (root / "kill-keystone-strict.yaml").write_text(yaml.safe_dump(strict))

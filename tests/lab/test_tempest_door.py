@@ -30,7 +30,16 @@ def workspace(lab, tmp_path):
                    check=True, capture_output=True, timeout=120)
     cloud = yaml.safe_load(lab.clouds_yaml_path.read_text())["clouds"]["ha-lab"]
     auth = cloud["auth"]
-    scenario = Path(__file__).resolve().parents[2] / "scenarios" / "kill-keystone.yaml"
+    # the shipped kill without its SLA: whether the lab meets one is its timing; what this
+    # pins is that the scenario runs as a Tempest test and reports what happened
+    shipped = yaml.safe_load((Path(__file__).resolve().parents[2] / "scenarios" /
+                              "kill-keystone.yaml").read_text())
+    shipped.pop("sla", None)
+    for monitor in shipped["monitors"]:
+        monitor.pop("sla", None)
+    scenario = tmp_path / "scenarios" / "kill-keystone.yaml"
+    scenario.parent.mkdir()
+    scenario.write_text(yaml.safe_dump(shipped))
     (ws / "etc" / "tempest.conf").write_text(textwrap.dedent(f"""\
         [DEFAULT]
         log_dir = {ws}/logs
