@@ -8,6 +8,7 @@ the host, interface and address state read through the node's namespace, hactl's
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 import urllib.request
@@ -342,9 +343,31 @@ def node_files(lab, name: str, kind: str) -> list:
     return sorted((lab.plan.node_dir(name) / "run").glob(f".ha-tests-{kind}-*"))
 
 
+def held_deleted_files(lab, name: str, kind: str) -> list[os.stat_result]:
+    """What the node's processes hold open of files of ``kind`` already unlinked (disk-fill
+    holds its file that way, so a reboot frees it): the space really taken, seen from the
+    host's /proc."""
+    held: dict[tuple[int, int], os.stat_result] = {}  # one file, whichever processes hold it
+    for pid in lab.power(name).node_processes():
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if f"/.ha-tests-{kind}-" in link and link.endswith(" (deleted)"):
+                    found = os.stat(f"/proc/{pid}/fd/{fd}")
+                    held[(found.st_dev, found.st_ino)] = found
+            except OSError:
+                continue
+    return list(held.values())
+
+
 def test_disk_fill_and_io_stall_write_on_a_controller_and_leave_nothing(lab, ctx):
-    """Both write into the node's run directory (lab nodes share the host's file system,
-    so the host sees the files at the same path); rollback removes files and writers."""
+    """Both write into the node's run directory (lab nodes share the host's file system, so
+    the host sees the files at the same path, and disk-fill's unlinked file through its
+    holder's /proc); rollback removes files and writers."""
     from ha_tests.attackers.hogs import DirParams, DiskFill, IoStall, IoStallParams
 
     name = controller(lab, holder=False)
@@ -360,8 +383,9 @@ def test_disk_fill_and_io_stall_write_on_a_controller_and_leave_nothing(lab, ctx
     try:
         stall.inject()
         try:
-            files = node_files(lab, name, "disk-fill")
-            assert len(files) == 1 and files[0].stat().st_size == 8 * 1024 * 1024
+            held = held_deleted_files(lab, name, "disk-fill")
+            assert [f.st_size for f in held] == [8 * 1024 * 1024], held
+            assert node_files(lab, name, "disk-fill") == []  # unlinked at once, still taken
             assert wait_for(lambda: len(node_files(lab, name, "io-stall")) >= 2, 10), \
                 "the io-stall writers wrote nothing"
             stall_tag = deadman.tag(stall.kind, stall.ident)
@@ -373,6 +397,7 @@ def test_disk_fill_and_io_stall_write_on_a_controller_and_leave_nothing(lab, ctx
     fill.verify()
     stall.verify()
     assert node_files(lab, name, "disk-fill") == []
+    assert wait_for(lambda: not held_deleted_files(lab, name, "disk-fill"), 5)
     assert node_files(lab, name, "io-stall") == []
     assert wait_for(lambda: not host_pids_of_tag(lab, name, stall_tag), 5)
 
