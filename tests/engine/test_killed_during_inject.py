@@ -13,8 +13,6 @@ from outside too: the services run, the web server answers and no process tagged
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -25,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from killed_mid_inject import kill_during_inject
 from local_target import answers
 
-from ha_tests.events import read_events
 from ha_tests.inventory import load_inventory
 from ha_tests.ledger import Ledger
 from ha_tests.processes import find
@@ -218,25 +216,6 @@ CASES: dict[str, tuple[str, Callable[[Machine], bool]]] = {
 }
 
 
-def kill_during_inject(proc: subprocess.Popen, results: Path, machine: Machine,
-                       moment: Callable[[Machine], bool], timeout: float = 60) -> None:
-    """SIGSTOP at the moment, prove inject had not returned, then SIGKILL."""
-    deadline = time.monotonic() + timeout
-    while not moment(machine):
-        if proc.poll() is not None:
-            pytest.fail(f"the run ended before inject was under way: {proc.stderr.read()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("inject never got under way")
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGSTOP)
-    events = [e for log in results.glob("*/events.jsonl") for e in read_events(log)]
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(10)
-    actions = [e.get("action") for e in events if e["kind"] == "attack"]
-    assert "inject-start" in actions and "injected" not in actions, actions
-
-
 @pytest.mark.parametrize("fault", list(CASES))
 def test_kill_9_during_inject_then_heal_leaves_the_machine_whole(machine, web, tmp_path,
                                                                  fault):
@@ -248,7 +227,7 @@ def test_kill_9_during_inject_then_heal_leaves_the_machine_whole(machine, web, t
                              str(inventory_file), "-r", str(results),
                              str(scenario(machine, entry))],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    kill_during_inject(proc, results, machine, moment)
+    kill_during_inject(proc, results, lambda: moment(machine), timeout=60)
 
     heal = subprocess.run([sys.executable, "-m", "ha_tests.cli", "heal"], capture_output=True,
                           text=True, timeout=120)

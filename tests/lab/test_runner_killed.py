@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from killed_mid_inject import kill_during_inject
 from labcheck import api_steady, healthy, wait_for
 
 from ha_tests.events import read_events
@@ -174,26 +175,6 @@ def names_a_step(tmp_path: Path) -> bool:
     return False
 
 
-def kill_during_inject(proc: subprocess.Popen, tmp_path: Path, timeout: float = 90) -> None:
-    """SIGSTOP once the ledger names a step of inject, prove inject had not returned, then
-    SIGKILL: the runner dies with the step under way (or just about to start)."""
-    deadline = time.monotonic() + timeout
-    while not names_a_step(tmp_path):
-        if proc.poll() is not None:
-            pytest.fail(f"the run ended before inject: {proc.stderr.read()[-2000:]}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("inject never got under way")
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGSTOP)
-    events = [e for log in (tmp_path / "results").glob("*/events.jsonl")
-              for e in read_events(log)]
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(10)
-    actions = [e.get("action") for e in events if e["kind"] == "attack"]
-    assert "inject-start" in actions and "injected" not in actions, actions
-
-
 @pytest.mark.parametrize(("fault", "phase"), CASES, ids=[f"{f}-{p}" for f, p in CASES])
 def test_kill_9_then_heal_leaves_the_lab_whole(whole_lab, tmp_path, fault, phase):
     lab = whole_lab
@@ -212,7 +193,8 @@ def test_kill_9_then_heal_leaves_the_lab_whole(whole_lab, tmp_path, fault, phase
 def test_kill_9_during_inject_then_heal_leaves_the_lab_whole(whole_lab, tmp_path, fault):
     lab = whole_lab
     proc = start_run(lab, tmp_path, scenario(tmp_path, fault, 60))
-    kill_during_inject(proc, tmp_path)
+    # once the ledger names a step of inject
+    kill_during_inject(proc, tmp_path / "results", lambda: names_a_step(tmp_path), timeout=90)
     # whole now: the node-side timers (120 s) must not be what heals it
     heal_then_whole(lab, tmp_path, expect_healed=True, settle=60)
 
