@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES=(openssh-server openssh-client haproxy keepalived ipmitool iproute2 iptables
               nftables iputils-ping fping procps psmisc python3-venv chromium
-              mariadb-server rabbitmq-server
+              mariadb-server galera-4 rsync memcached rabbitmq-server
               podman crun  # discovery's container way, proven with real containers
               prometheus prometheus-pushgateway  # the OpenMetrics tests' real scraper
               qemu-system-x86 busybox-static kmod)  # these three: netem tests' guest kernel

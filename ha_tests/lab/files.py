@@ -11,13 +11,15 @@ from pathlib import Path
 
 import yaml
 
-from ha_tests.lab import haproxy, keepalived, keystone, sshd
+from ha_tests.lab import haproxy, keepalived, keystone, mariadb, memcached, sshd
 from ha_tests.lab.plan import (
     ADMIN_USER,
     BMC_PORT,
     BMC_USER,
     CLOUD_NAME,
     KEYSTONE_PORT,
+    MARIADB_PORT,
+    MEMCACHED_PORT,
     MGMT_IF,
     REGION,
     LabPlan,
@@ -38,14 +40,19 @@ def inventory(plan: LabPlan, bmc_password: str, servers: list[dict] | None = Non
     """The inventory; ``servers`` ({name, host, address}) are the full profile's Nova guests,
     listed with the lab's own VMs so that ``vm-ping`` with ``vms: all`` watches them too."""
     services = {}
-    for name, regex, port in (("keystone", keystone.PROCESS_REGEX, KEYSTONE_PORT),
-                              ("haproxy", haproxy.PROCESS_REGEX, KEYSTONE_PORT),
-                              ("keepalived", keepalived.PROCESS_REGEX, None),
-                              ("sshd", sshd.PROCESS_REGEX, 22)):
+    # (inventory name, the node's unit, process, port): "mysql" as Yardstick names it, one
+    # Galera member on each controller
+    for name, unit, regex, port in (
+            ("keystone", "keystone", keystone.PROCESS_REGEX, KEYSTONE_PORT),
+            ("haproxy", "haproxy", haproxy.PROCESS_REGEX, KEYSTONE_PORT),
+            ("keepalived", "keepalived", keepalived.PROCESS_REGEX, None),
+            ("mysql", "mariadb", mariadb.PROCESS_REGEX, MARIADB_PORT),
+            ("memcached", "memcached", memcached.PROCESS_REGEX, MEMCACHED_PORT),
+            ("sshd", "sshd", sshd.PROCESS_REGEX, 22)):
         entry = {"roles": ["controller"] if name != "sshd" else ["controller", "compute"],
                  "process": regex, "manager": "command",
-                 "start": hactl(plan, "start", name), "stop": hactl(plan, "stop", name),
-                 "status": hactl(plan, "status", name)}
+                 "start": hactl(plan, "start", unit), "stop": hactl(plan, "stop", unit),
+                 "status": hactl(plan, "status", unit)}
         if port:
             entry["port"] = port
         services[name] = entry
@@ -79,10 +86,9 @@ def inventory(plan: LabPlan, bmc_password: str, servers: list[dict] | None = Non
 
 def _full_services(plan: LabPlan) -> dict:
     """The full profile's services, named as Yardstick's test cases name them."""
-    from ha_tests.lab import cinder, mariadb, nova, placement, rabbitmq
+    from ha_tests.lab import cinder, nova, placement, rabbitmq
     from ha_tests.lab.plan import (
         CINDER_API_PORT,
-        MARIADB_PORT,
         NOVA_API_PORT,
         PLACEMENT_PORT,
         RABBIT_PORT,
@@ -101,16 +107,13 @@ def _full_services(plan: LabPlan) -> dict:
             ("placement-api", "placement-api", placement.PROCESS_REGEX, "controller",
              PLACEMENT_PORT),
             ("rabbitmq-server", "rabbitmq-server", rabbitmq.PROCESS_REGEX, "controller",
-             RABBIT_PORT),
-            ("mysql", "mariadb", mariadb.PROCESS_REGEX, "controller", MARIADB_PORT)):
+             RABBIT_PORT)):
         entry = {"roles": [role], "process": regex, "manager": "command",
                  "start": hactl(plan, "start", unit), "stop": hactl(plan, "stop", unit),
                  "status": hactl(plan, "status", unit)}
         if port:
             entry["port"] = port
         found[name] = entry
-    # one MariaDB server, on the first controller (not replicated: docs/lab.rst)
-    found["mysql"].update(roles=[], nodes=[mariadb.node(plan).name])
     for name, unit, nodes, port in (
             ("cinder-api", "cinder-api", plan.controllers, CINDER_API_PORT),
             ("cinder-scheduler", "cinder-scheduler", plan.controllers, None),

@@ -1,10 +1,11 @@
 """The full profile's part of ``lab up``: what it adds to the nodes, and its set-up steps.
 
-Order, as a deployment tool would do it: configs and an empty database directory before the
-nodes boot; on boot MariaDB and RabbitMQ start at once while the OpenStack services wait for
-the schemas (``openstack.after_schema``); the lab host then creates the schemas through the
-VIP, registers users and endpoints in Keystone, and lets the services start; ``lab up``
-returns when every nova-compute has reported up and is mapped to the cell.
+Order, as a deployment tool would do it: configs before the nodes boot; on boot RabbitMQ
+(and the lab's Galera cluster, which every profile has: ``mariadb.py``) start at once while
+the OpenStack services wait for the schemas (``openstack.after_schema``); the lab host then
+creates the schemas through the VIP, registers users and endpoints in Keystone, and lets
+the services start; ``lab up`` returns when every nova-compute has reported up and is
+mapped to the cell.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ def prepare(plan: LabPlan) -> Secrets:
     """Configs and data directories, before any node boots."""
     secrets = Secrets.load(plan)
     schema_marker(plan).unlink(missing_ok=True)
-    mariadb.prepare(plan, secrets.database)
     for node in plan.controllers:
         rabbitmq.prepare(plan, node, secrets.bus)
     placement.write_configs(plan, secrets)
@@ -39,8 +39,7 @@ def services(plan: LabPlan, node: NodePlan) -> list[dict]:
     """The full profile's services of a node, in boot order."""
     if not node.is_controller:
         return nova.services(plan, node)
-    found = [mariadb.service(plan, node)] if node == mariadb.node(plan) else []
-    found.append(rabbitmq.service(plan, node))
+    found = [rabbitmq.service(plan, node)]
     found.append(placement.service(plan, node))
     found += nova.services(plan, node)
     found += cinder.services(plan, node)

@@ -1,4 +1,5 @@
-"""HAProxy on each controller: Keystone on the VIP, balanced over the three controllers.
+"""HAProxy on each controller: Keystone on the VIP, balanced over the three controllers, and
+the Galera cluster on the VIP, one member at a time.
 
 HTTP health checks (``option httpchk``) take a dead Keystone out of the pool within about a
 second and a half; meanwhile ``redispatch 1`` retries a refused connection on another server
@@ -70,7 +71,29 @@ backend keystone_public
     default-server inter 1s fastinter 250ms downinter 1s fall 2 rise 2 slowstart 10s
     http-response set-header X-Lab-Backend %s
 {servers}
-""" + (full_sections(plan) if plan.full else "")
+""" + database_section(plan) + (full_sections(plan) if plan.full else "")
+
+
+def database_section(plan: LabPlan) -> str:
+    """The Galera cluster on the VIP, in every profile: every connection to the first
+    member while it is up, the others backups (writes on one node never conflict). When it
+    fails its connections are cut and all go to the first backup together; when it is back
+    the backup's are cut so that everyone returns together."""
+    first, *backups = mariadb.members(plan)
+    servers = "\n".join(
+        [f"    server {first.name} {first.mgmt_ip}:{MARIADB_PORT} check "
+         "on-marked-up shutdown-backup-sessions"]
+        + [f"    server {c.name} {c.mgmt_ip}:{MARIADB_PORT} check backup" for c in backups])
+    return f"""
+listen mariadb
+    bind {plan.vip}:{MARIADB_PORT}
+    mode tcp
+    option tcplog
+    timeout client 1h
+    timeout server 1h
+    default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
+{servers}
+"""
 
 
 def full_sections(plan: LabPlan) -> str:
@@ -87,8 +110,7 @@ listen {section}
     default-server inter 1s fastinter 250ms downinter 1s fall 2 rise 2 slowstart 10s
 {servers}
 """
-    db = mariadb.node(plan)
-    # TCP: the database and the bus. Every connection goes to the first broker while it is
+    # TCP: the bus. Every connection goes to the first broker while it is
     # up; when it fails, all of them are cut and go to the first backup together, and when
     # it is back, the backup's are cut so that everyone returns together: a bus split
     # between two standalone brokers loses every RPC that crosses it.
@@ -98,15 +120,6 @@ listen {section}
          "on-marked-up shutdown-backup-sessions"]
         + [f"    server {c.name} {c.mgmt_ip}:{RABBIT_PORT} check backup" for c in backups])
     text += f"""
-listen mariadb
-    bind {plan.vip}:{MARIADB_PORT}
-    mode tcp
-    option tcplog
-    timeout client 1h
-    timeout server 1h
-    default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
-    server {db.name} {db.mgmt_ip}:{MARIADB_PORT} check
-
 listen rabbitmq
     bind {plan.vip}:{RABBIT_PORT}
     mode tcp

@@ -2,9 +2,10 @@
 
 Fernet tokens, with the fernet and credential key repositories shared by the three
 controllers (as a deployment tool would sync them), so a token issued by one controller
-validates on the others. The three share one SQLite database: this lab profile is
-identity-only and mostly read-only after bootstrap, and SQLite's file locking is enough for
-it; a production cloud would use a Galera cluster instead (documented in docs/lab.rst).
+validates on the others. The three share the lab's Galera cluster through the VIP
+(``mariadb.py``) and cache in the controllers' memcached (``memcached.py``), as deployments
+run them: a Keystone database that locks under concurrent writes (SQLite, before) makes
+outages of its own that a fault-injection run would blame on its fault.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from email.message import Message
 from pathlib import Path
 
 import ha_tests
+from ha_tests.lab import mariadb, memcached
 from ha_tests.lab.plan import ADMIN_USER, KEYSTONE_PORT, REGION, LabPlan, NodePlan
-from ha_tests.lab.system import run
+from ha_tests.lab.system import run, write_secret
 
 PROCESS_NAME = "keystone-wsgi-public"
 PROCESS_REGEX = r"^keystone-wsgi-public "
@@ -32,26 +34,28 @@ def config_path(plan: LabPlan) -> Path:
     return keystone_dir(plan) / "keystone.conf"
 
 
-def write_config(plan: LabPlan) -> Path:
+def write_config(plan: LabPlan, database_password: str) -> Path:
+    """keystone.conf (mode 0600: it holds the database password)."""
     kdir = keystone_dir(plan)
     kdir.mkdir(parents=True, exist_ok=True)
     path = config_path(plan)
-    path.write_text(f"""\
+    write_secret(path, f"""\
 # Keystone of lab {plan.name}, written by ha-tests lab
 [DEFAULT]
 use_stderr = true
 debug = false
 
 [database]
-connection = sqlite:///{kdir}/keystone.db?timeout=30
+connection = {mariadb.url(plan, database_password, "keystone")}
+# a member that fails under an open connection: reconnect and retry, as oslo.db does for
+# every OpenStack service
+max_retries = -1
+db_max_retries = 20
+connection_recycle_time = 600
 
 [token]
 provider = fernet
 expiration = 3600
-caching = false
-
-[revoke]
-caching = false
 
 [fernet_tokens]
 key_repository = {kdir}/fernet-keys
@@ -65,14 +69,13 @@ max_active_keys = 3
 key_repository = {kdir}/credential-keys
 
 [cache]
-# Production keystone always caches (memcached); without a cache every token validation
-# re-reads user, project, roles and revocations from the database (0.5 s here on SQLite),
-# and the monitors' own validations would overload the lab. The lab's cache is in-process
-# per worker (no memcached to lose), so tokens and revocations are NOT cached: a token
-# revoked through one controller must be refused by all of them at once, as with a shared
-# memcached. Users, projects, roles and the catalog are cached.
+# As deployments cache: one memcached per controller, every Keystone listing all three, so
+# tokens and revocations are cached too (a revocation invalidates the shared cache).
 enabled = true
-backend = dogpile.cache.memory
+backend = oslo_cache.memcache_pool
+memcache_servers = {",".join(memcached.servers(plan))}
+memcache_socket_timeout = 1
+memcache_dead_retry = 30
 expiration_time = 600
 
 [identity]

@@ -32,11 +32,14 @@ from ha_tests.lab import (
     hypervisor,
     keepalived,
     keystone,
+    mariadb,
+    memcached,
     network,
     rabbitmq,
     sshd,
     vms,
 )
+from ha_tests.lab.openstack import Secrets
 from ha_tests.lab.plan import (
     BMC_PORT,
     CLOUD_NAME,
@@ -62,6 +65,8 @@ from ha_tests.lab.system import (
 )
 
 UP_TIMEOUT = 120.0
+#: lab up waits this long for the database cluster: its members join one SST at a time
+CLUSTER_TIMEOUT = 240.0
 # Hypervisors started by this process, so ``down`` can reap them (no zombie left behind).
 _children: dict[str, subprocess.Popen] = {}
 
@@ -177,16 +182,16 @@ class Lab:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._write_state("starting")
         admin_password, bmc_password = self._secrets()
+        service_secrets = Secrets.load(self.plan)
 
-        keystone.write_config(self.plan)
+        keystone.write_config(self.plan, service_secrets.database)
         keystone.make_key_repositories(self.plan)
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=4)
+        database_ready = pool.submit(mariadb.prepare, self.plan, service_secrets.database)
         full_secrets = None
         if self.plan.full:
             full_secrets = full_profile.prepare(self.plan)
-            step("full profile: MariaDB data directory, RabbitMQ, Placement and Nova configs")
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=4)
-        keystone_ready = pool.submit(keystone.bootstrap, self.plan, admin_password)
-        step("keystone: db_sync and bootstrap (in the background)")
+            step("full profile: RabbitMQ, Placement, Nova and Cinder configs")
         host_keys = self._ssh_keys(pool)
         step("ssh: lab key and host keys")
 
@@ -198,19 +203,21 @@ class Lab:
         step(f"network: bridge {self.plan.bridge}, {len(self.plan.nodes)} nodes, "
              f"{len(self.plan.vms)} VMs, routes")
 
+        database_ready.result()
+        step("galera: data directories, the first member's system tables")
         files.hactl_wrapper(self.plan, sys.executable)
         for node in self.plan.nodes:
             self._write_node(node)
         self._start_hypervisor()
         step("nodes configured; hypervisor running")
 
-        # Keystone needs its database only to answer requests, not to start: boot the
-        # controllers while the bootstrap runs.
+        # Keystone needs its database only to answer requests, not to start: its schema is
+        # created through the VIP once the first Galera member answers, while the others join.
         for node in self.plan.nodes:
             self.power(node.name).on()
         step("nodes booted")
-        keystone_ready.result()
-        step("keystone database ready")
+        self._bootstrap_keystone(admin_password, service_secrets.database)
+        step("keystone: db_sync and bootstrap through the VIP")
 
         known = [f"{n.mgmt_ip} {host_keys[n.name]}" for n in self.plan.nodes]
         (self.dir / "ssh" / "known_hosts").write_text("\n".join(known) + "\n")
@@ -226,6 +233,12 @@ class Lab:
             step("virtual BMCs skipped: ha_tests/lab/vbmc.py is missing")
 
         self._wait_ready(admin_password, step)
+        if not wait_until(lambda: mariadb.cluster_whole(self.plan, service_secrets.database),
+                          timeout=CLUSTER_TIMEOUT, interval=1):
+            raise LabError(f"the Galera cluster did not reach {len(mariadb.members(self.plan))}"
+                           f" synced members within {CLUSTER_TIMEOUT:.0f} s; see "
+                           f"{self.dir}/nodes/ctl*/log/mariadb-error.log")
+        step(f"galera: {len(mariadb.members(self.plan))} members synced")
         if full_secrets is not None:
             servers = full_profile.set_up(self.plan, admin_password, full_secrets, pool, step)
             files.write_all(self.plan, admin_password, bmc_password, servers,
@@ -235,6 +248,18 @@ class Lab:
         self._write_state("up", up_seconds=round(time.monotonic() - started, 1))
         step(f"lab {self.name} is up; VIP {self.plan.vip} held by {self.vip_holder()}")
         return True
+
+    def _bootstrap_keystone(self, admin_password: str, database_password: str) -> None:
+        def database_answers():
+            try:
+                return mariadb.cluster_status(self.plan, database_password)
+            except Exception:  # pymysql's errors while the first member starts
+                return None
+
+        if not wait_until(database_answers, timeout=UP_TIMEOUT, interval=0.5):
+            raise LabError(f"the database does not answer through the VIP {self.plan.vip}; "
+                           f"see {self.dir}/nodes/ctl1/log/mariadb-error.log")
+        keystone.bootstrap(self.plan, admin_password)
 
     def _check_range_free(self) -> None:
         """Refuse a range another interface already uses (another lab, a real network)."""
@@ -292,7 +317,8 @@ class Lab:
         if node.is_controller:
             (node_dir / "haproxy.cfg").write_text(haproxy.config(self.plan, node, node_dir))
             (node_dir / "keepalived.conf").write_text(keepalived.config(self.plan, node))
-            services += [keystone.service(self.plan, node), haproxy.service(node_dir),
+            services += [mariadb.service(self.plan, node), memcached.service(node),
+                         keystone.service(self.plan, node), haproxy.service(node_dir),
                          keepalived.service(node_dir)]
             if self.plan.full:
                 services += full_profile.services(self.plan, node)

@@ -1,35 +1,65 @@
-"""MariaDB for the full lab profile: the database of Placement, Nova and Cinder.
+"""The lab's database: a three-node MariaDB Galera cluster on the controllers, in every profile.
 
-One server, on the first controller, reached by every service through the VIP (HAProxy
-``mode tcp``), as services reach a Galera cluster in production. It is not replicated: a
-power-off of that controller takes the database away until it boots again (docs/lab.rst says
-so; a Galera cluster is the next step). The server runs in the foreground as the node's root,
-its data in the node's directory. Databases and the one account of the OpenStack services
-are (re)declared by ``--init-file`` at every start, so a wiped or new data directory needs no
-client session.
+Keystone (and, in the full profile, Placement, Nova and Cinder) reach it through the VIP,
+where HAProxy sends every connection to one member, the others being backups (as kolla and
+TripleO do: writes on one node never conflict). Each member is Debian's ``mariadbd`` with
+the ``galera-4`` provider, run as the ``mysql`` user (the rsync daemon of an SST, started by
+the server, then writes as that user too), its data in its node's directory. The first
+controller bootstraps the cluster at ``lab up`` (``--wsrep-new-cluster``); every other start,
+of any member, joins the members that answer (IST, or an rsync SST): see
+``galera_member.py``. Databases and the services' account are (re)declared by
+``--init-file`` at every start, idempotently, so no client session is needed to set up.
 """
 
 from __future__ import annotations
 
+import os
+import pwd
+import sys
 from pathlib import Path
 
+from ha_tests.lab.openstack import python_env
 from ha_tests.lab.plan import MARIADB_PORT, LabPlan, NodePlan
 from ha_tests.lab.system import LabError, run, write_secret
 
 MARIADBD = "/usr/sbin/mariadbd"
 INSTALL_DB = "/usr/bin/mariadb-install-db"
+GALERA_PROVIDER = "/usr/lib/galera/libgalera_smm.so"
+SST_SCRIPT = "/usr/bin/wsrep_sst_rsync"
 PROCESS_REGEX = r"^/usr/sbin/mariadbd "
-DATABASES = ("placement", "nova_api", "nova", "nova_cell0", "cinder")
+DATABASES = ("keystone", "placement", "nova_api", "nova", "nova_cell0", "cinder")
 USER = "openstack"
+SYSTEM_USER = "mysql"
+#: Galera's replication port (gcomm) and its incremental state transfer port
+GCOMM_PORT = 4567
+IST_PORT = 4568
+CLUSTER_NAME = "ha-lab"
 
 
 def node(plan: LabPlan) -> NodePlan:
-    """The controller that holds the database."""
+    """The member that bootstraps the cluster and that HAProxy sends writes to while it is
+    up (the others are its backups)."""
     return plan.controllers[0]
 
 
-def data_dir(plan: LabPlan) -> Path:
-    return plan.node_dir(node(plan).name) / "mariadb"
+def members(plan: LabPlan) -> list[NodePlan]:
+    return plan.controllers
+
+
+def data_dir(plan: LabPlan, host: NodePlan | None = None) -> Path:
+    return plan.node_dir((host or node(plan)).name) / "mariadb"
+
+
+def run_dir(plan: LabPlan, host: NodePlan) -> Path:
+    """Socket and pid file: beside the data, owned by ``mysql`` (the node's /run is root's
+    and emptied at boot)."""
+    return plan.node_dir(host.name) / "mariadb-run"
+
+
+def bootstrap_marker(plan: LabPlan) -> Path:
+    """Present from ``prepare`` until the first member's first start: that start, and only
+    it, creates a new cluster; any later start of it joins the others."""
+    return plan.node_dir(node(plan).name) / "galera-bootstrap"
 
 
 def url(plan: LabPlan, password: str, database: str) -> str:
@@ -38,38 +68,114 @@ def url(plan: LabPlan, password: str, database: str) -> str:
             "?charset=utf8")
 
 
+def _system_ids() -> tuple[int, int]:
+    try:
+        entry = pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        raise LabError(f"no '{SYSTEM_USER}' user: the lab needs Debian's mariadb-server "
+                       "(./bootstrap.sh setup installs it)") from None
+    return entry.pw_uid, entry.pw_gid
+
+
 def prepare(plan: LabPlan, password: str) -> None:
-    """System tables in a new data directory, and the init file that declares the rest."""
-    directory = data_dir(plan)
-    if not (directory / "mysql").is_dir():
-        directory.mkdir(parents=True, exist_ok=True)
-        run([INSTALL_DB, "--no-defaults", f"--datadir={directory}", "--user=root",
+    """Data directories (system tables on the first member; the others get theirs by SST),
+    the init file that declares the rest, and the bootstrap marker."""
+    for program in (MARIADBD, GALERA_PROVIDER, SST_SCRIPT):
+        if not Path(program).exists():
+            raise LabError(f"{program} is missing: the lab's database needs Debian's "
+                           "mariadb-server, galera-4 and rsync (./bootstrap.sh setup "
+                           "installs them)")
+    uid, gid = _system_ids()
+    for host in members(plan):
+        for directory in (data_dir(plan, host), run_dir(plan, host)):
+            directory.mkdir(parents=True, exist_ok=True)
+            os.chown(directory, uid, gid)
+    first = data_dir(plan)
+    if not (first / "mysql").is_dir():
+        run([INSTALL_DB, "--no-defaults", f"--datadir={first}", f"--user={SYSTEM_USER}",
              "--skip-test-db", "--auth-root-authentication-method=socket"], timeout=180)
+        bootstrap_marker(plan).touch()
     statements = [f"CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8;"
-                  for name in DATABASES]
+                   for name in DATABASES]
     statements += [f"CREATE USER IF NOT EXISTS '{USER}'@'%' IDENTIFIED BY '{password}';",
                    f"ALTER USER '{USER}'@'%' IDENTIFIED BY '{password}';",
                    f"GRANT ALL PRIVILEGES ON *.* TO '{USER}'@'%';"]
-    write_secret(init_file(plan), "\n".join(statements) + "\n")
+    path = init_file(plan)
+    write_secret(path, "\n".join(statements) + "\n")
+    os.chown(path, uid, gid)  # the server reads it after it dropped root
 
 
 def init_file(plan: LabPlan) -> Path:
-    return plan.node_dir(node(plan).name) / "mariadb-init.sql"
+    return plan.dir / "mariadb-init.sql"
+
+
+def server_argv(plan: LabPlan, host: NodePlan) -> list[str]:
+    """The member's ``mariadbd`` command line (``galera_member`` adds whether it bootstraps)."""
+    node_dir = plan.node_dir(host.name)
+    addresses = ",".join(m.mgmt_ip for m in members(plan))
+    provider_options = ";".join([
+        f"gmcast.listen_addr=tcp://{host.mgmt_ip}:{GCOMM_PORT}",
+        f"ist.recv_addr={host.mgmt_ip}:{IST_PORT}",
+        "gcache.size=32M",
+        # a member powered off is declared gone after 5 s (default), a SIGKILLed one at once
+        "evs.suspect_timeout=PT5S", "evs.inactive_timeout=PT10S"])
+    return [MARIADBD, "--no-defaults", f"--datadir={data_dir(plan, host)}",
+            f"--socket={run_dir(plan, host)}/mysqld.sock",
+            f"--pid-file={run_dir(plan, host)}/mysqld.pid",
+            f"--bind-address={host.mgmt_ip}", f"--port={MARIADB_PORT}",
+            f"--user={SYSTEM_USER}", "--skip-name-resolve", "--skip-log-bin",
+            f"--init-file={init_file(plan)}",
+            "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M",
+            "--innodb-flush-log-at-trx-commit=2", "--performance-schema=OFF",
+            "--max-connections=1000", "--wait-timeout=3600",
+            # what Galera requires of the server
+            "--binlog-format=ROW", "--default-storage-engine=InnoDB",
+            "--innodb-autoinc-lock-mode=2",
+            "--wsrep-on=ON", f"--wsrep-provider={GALERA_PROVIDER}",
+            f"--wsrep-cluster-name={CLUSTER_NAME}",
+            f"--wsrep-cluster-address=gcomm://{addresses}",
+            f"--wsrep-node-name={host.name}", f"--wsrep-node-address={host.mgmt_ip}",
+            "--wsrep-sst-method=rsync", f"--wsrep-provider-options={provider_options}",
+            f"--log-error={node_dir}/log/mariadb-error.log"]
 
 
 def service(plan: LabPlan, host: NodePlan) -> dict:
-    node_dir = plan.node_dir(host.name)
-    if not Path(MARIADBD).exists():
-        raise LabError(f"{MARIADBD} is missing: the full profile needs Debian's "
-                       "mariadb-server (./bootstrap.sh setup installs it)")
-    return {"name": "mariadb", "path": MARIADBD,
-            "argv": [MARIADBD, "--no-defaults", f"--datadir={data_dir(plan)}",
-                     f"--socket={node_dir}/run/mysqld.sock",
-                     f"--pid-file={node_dir}/run/mysqld.pid",
-                     f"--bind-address={host.mgmt_ip}", f"--port={MARIADB_PORT}",
-                     "--user=root", "--skip-name-resolve", "--skip-log-bin",
-                     f"--init-file={init_file(plan)}",
-                     "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M",
-                     "--innodb-flush-log-at-trx-commit=2", "--performance-schema=OFF",
-                     "--max-connections=1000", "--wait-timeout=3600",
-                     f"--log-error={node_dir}/log/mariadb-error.log"]}
+    """The member as the node's PID 1 supervises it: ``galera_member`` decides bootstrap or
+    join, then execs ``mariadbd`` (the supervised PID stays the server's)."""
+    return {"name": "mariadb", "path": sys.executable,
+            "argv": ["galera-member", "-m", "ha_tests.lab.galera_member",
+                     "--bootstrap-marker", str(bootstrap_marker(plan)),
+                     "--log", str(plan.node_dir(host.name) / "log" / "mariadb-error.log"),
+                     "--", *server_argv(plan, host)],
+            "env": python_env()}
+
+
+def cluster_status(plan: LabPlan, password: str, timeout: float = 3.0) -> dict:
+    """Through the VIP: which member answered and the cluster as it sees it."""
+    import pymysql
+
+    connection = pymysql.connect(host=plan.vip, port=MARIADB_PORT, user=USER,
+                                 password=password, connect_timeout=timeout,
+                                 read_timeout=timeout, write_timeout=timeout)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT @@wsrep_node_name")
+            (member,) = cursor.fetchone()
+            cursor.execute("SHOW STATUS WHERE Variable_name IN ('wsrep_cluster_size', "
+                           "'wsrep_local_state_comment', 'wsrep_cluster_status')")
+            found = dict(cursor.fetchall())
+    finally:
+        connection.close()
+    return {"member": member, "size": int(found.get("wsrep_cluster_size", 0)),
+            "state": found.get("wsrep_local_state_comment"),
+            "cluster": found.get("wsrep_cluster_status")}
+
+
+def cluster_whole(plan: LabPlan, password: str) -> bool:
+    """Every member in a primary cluster, seen through the VIP (False while it forms)."""
+    try:
+        status = cluster_status(plan, password)
+    except Exception:  # pymysql's errors, refused connections: not formed yet
+        return False
+    return (status["size"] == len(members(plan)) and status["cluster"] == "Primary"
+            and status["state"] == "Synced")

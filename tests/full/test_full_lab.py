@@ -217,8 +217,8 @@ def test_the_classic_kills_the_full_lab_serves(full_lab, tmp_path):
     for name in ("kill-nova-scheduler", "kill-nova-conductor", "kill-rabbitmq-server"):
         booted = [s for s in samples(results, name, "server-boot-delete") if s["ok"]]
         assert booted, f"{name}: no server booted"
-    # one database server, not replicated: the APIs that need it saw it go
-    assert metrics(summaries["kill-mysql"], "compute-api")["outage_count"] >= 1
+    # a Galera member killed: HAProxy fails over (or the victim was a backup); whether the
+    # APIs noticed is the cloud's timing, so not pinned here
 
 
 def test_yardsticks_own_cases_run_against_the_full_labs_pod(full_lab, tmp_path):

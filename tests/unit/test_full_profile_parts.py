@@ -88,7 +88,7 @@ def test_the_inventory_names_the_full_profiles_services_where_they_run():
     assert services["nova-compute"]["roles"] == ["compute"]
     assert services["cinder-volume"]["nodes"] == ["ctl1", "ctl2"]
     assert services["cinder-volume-ap"]["nodes"] == ["ctl3"]
-    assert services["mysql"]["nodes"] == ["ctl1"]
+    assert services["mysql"]["roles"] == ["controller"] and "nodes" not in services["mysql"]
     assert "lab-vm-cmp1" in [vm["name"] for vm in inventory["lab"]["vms"]]
     assert "nova-compute" not in yaml.safe_load(files.inventory(
         LabPlan("labx", "10.199.0.0/16"), "bmc"))["services"]

@@ -1,0 +1,116 @@
+"""Start one Galera member: bootstrap a new cluster, or join the members that answer.
+
+What an operator does by hand (``galera_new_cluster`` on one node, plain starts on the
+others), decided at each start so that the node's supervisor can restart a killed member
+and a powered-off node rejoins at boot:
+
+* the bootstrap marker is there (the first start after ``lab up`` on the first controller):
+  remove it and start with ``--wsrep-new-cluster``;
+* otherwise wait until another member's replication port answers, then start and join it
+  (IST from the survivors' cache, or a full SST);
+* if none answers and this member's ``grastate.dat`` says ``safe_to_bootstrap: 1`` (it was
+  the last to leave a cluster that stopped whole), bootstrap from it after a grace period.
+
+It then ``exec``\\ s ``mariadbd``, so the supervised PID is the server's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import socket
+import sys
+import time
+from pathlib import Path
+
+GCOMM_PORT = 4567  # mariadb.GCOMM_PORT; not imported, this runs before the lab's imports
+#: how long a member that could bootstrap waits for another one first
+LAST_ONE_GRACE = 20.0
+
+
+def option(argv: list[str], name: str) -> str | None:
+    prefix = f"--{name}="
+    return next((a[len(prefix):] for a in argv if a.startswith(prefix)), None)
+
+
+def peers(argv: list[str]) -> list[str]:
+    """The other members' addresses, from the server's own command line."""
+    listed = (option(argv, "wsrep-cluster-address") or "").removeprefix("gcomm://")
+    own = option(argv, "wsrep-node-address")
+    return [a for a in listed.split(",") if a and a != own]
+
+
+def answers(address: str, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((address, GCOMM_PORT), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def safe_to_bootstrap(datadir: str | None) -> bool:
+    try:
+        text = (Path(datadir or "") / "grastate.dat").read_text()
+    except OSError:
+        return False
+    return any(line.split() == ["safe_to_bootstrap:", "1"] for line in text.splitlines())
+
+
+def decide(argv: list[str], marker: Path, clock=time.monotonic, sleep=time.sleep,
+           reach=answers, say=print) -> list[str]:
+    """The server's argv, with ``--wsrep-new-cluster`` when this start must bootstrap."""
+    if marker.exists():
+        marker.unlink()
+        say("galera: bootstrapping a new cluster (first start after lab up)")
+        return [*argv, "--wsrep-new-cluster"]
+    others = peers(argv)
+    started = clock()
+    said = False
+    while True:
+        alive = [a for a in others if reach(a)]
+        if alive:
+            say(f"galera: joining the cluster through {', '.join(alive)}")
+            return argv
+        if safe_to_bootstrap(option(argv, "datadir")) and clock() - started > LAST_ONE_GRACE:
+            say("galera: no other member answers and this one left last "
+                "(safe_to_bootstrap: 1): bootstrapping from it")
+            return [*argv, "--wsrep-new-cluster"]
+        if not said:
+            say(f"galera: waiting for another member ({', '.join(others)}) to join")
+            said = True
+        sleep(0.5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ha_tests.lab.galera_member")
+    parser.add_argument("--bootstrap-marker", required=True, type=Path)
+    parser.add_argument("--log", type=Path, help="where to say what was decided")
+    parser.add_argument("server", nargs=argparse.REMAINDER,
+                        help="-- then the mariadbd command line")
+    args = parser.parse_args(argv)
+    server = args.server[1:] if args.server[:1] == ["--"] else args.server
+    if not server:
+        parser.error("give the mariadbd command line after --")
+
+    if args.log:  # the server writes its error log there after it dropped root
+        args.log.touch()
+        try:
+            entry = pwd.getpwnam(option(server, "user") or "mysql")
+            os.chown(args.log, entry.pw_uid, entry.pw_gid)
+        except KeyError:
+            pass
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+        if args.log:
+            with open(args.log, "a") as handle:
+                handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} ha-tests {text}\n")
+
+    final = decide(server, args.bootstrap_marker, say=say)
+    os.execv(final[0], final)
+    return 1  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main())

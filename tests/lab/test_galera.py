@@ -1,0 +1,110 @@
+"""The lab's Galera cluster, faulted for real: a write committed through the VIP survives
+the loss of the member HAProxy sent it to, read back through the VIP from another member,
+and the lost member rejoins (restarted by its node's supervisor, or at boot) and catches up
+on what was written without it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+
+import pymysql
+import pytest
+from labcheck import api_steady, healthy, service_pids, wait_for
+
+from ha_tests.lab import mariadb
+from ha_tests.lab.openstack import Secrets
+from ha_tests.lab.plan import MARIADB_PORT
+
+pytestmark = pytest.mark.lab
+
+DATABASE = "ha_tests_probe"
+
+
+def through_vip(lab, host=None):
+    return pymysql.connect(host=host or lab.plan.vip, port=MARIADB_PORT, user=mariadb.USER,
+                           password=Secrets.load(lab.plan).database, connect_timeout=3,
+                           read_timeout=5, write_timeout=5, autocommit=True)
+
+
+def write(lab, value: str, host=None) -> str:
+    """Commit ``value``; the member that took it."""
+    connection = through_vip(lab, host)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS {DATABASE}.writes "
+                           "(value VARCHAR(64) PRIMARY KEY)")
+            cursor.execute(f"INSERT INTO {DATABASE}.writes VALUES (%s)", (value,))
+            cursor.execute("SELECT @@wsrep_node_name")
+            return cursor.fetchone()[0]
+    finally:
+        connection.close()
+
+
+def read(lab, value: str, host=None) -> tuple[str, bool] | None:
+    """(member that answered, whether it has ``value``); None while nobody answers."""
+    try:
+        connection = through_vip(lab, host)
+    except pymysql.MySQLError:
+        return None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT @@wsrep_node_name, (SELECT COUNT(*) FROM "
+                           f"{DATABASE}.writes WHERE value = %s)", (value,))
+            member, count = cursor.fetchone()
+            return member, count == 1
+    except pymysql.MySQLError:
+        return None
+    finally:
+        connection.close()
+
+
+def whole(lab) -> bool:
+    return mariadb.cluster_whole(lab.plan, Secrets.load(lab.plan).database)
+
+
+@pytest.fixture
+def steady(lab):
+    assert wait_for(lambda: whole(lab) and healthy(lab), timeout=240, interval=1), \
+        "the lab is not steady before the fault"
+    yield lab
+    assert wait_for(lambda: whole(lab) and healthy(lab) and api_steady(lab), timeout=300,
+                    interval=1), "the lab did not come back whole after the fault"
+
+
+def test_a_write_committed_before_the_writer_is_killed_is_read_from_another_member(steady):
+    lab = steady
+    before, during = secrets.token_hex(8), secrets.token_hex(8)
+    writer = write(lab, before)
+    assert writer == mariadb.node(lab.plan).name  # HAProxy sends writes to the first member
+    (pid,) = service_pids(lab, writer, "mysql")
+    os.kill(pid, signal.SIGKILL)
+    seen = wait_for(lambda: (r := read(lab, before)) and r[0] != writer and r, timeout=60)
+    assert seen, f"no other member answered through the VIP after {writer} was killed"
+    assert seen[1], f"{seen[0]} lacks the write {writer} committed before it was killed"
+    # the cluster goes on without it; the killed member rejoins once its supervisor
+    # restarted it, and catches up (IST) on what was written meanwhile
+    assert write(lab, during) != writer
+    assert wait_for(lambda: whole(lab), timeout=240, interval=1), \
+        f"{writer} did not rejoin the cluster after its supervisor restarted it"
+    assert [p for p in service_pids(lab, writer, "mysql") if p != pid]
+    assert read(lab, during, host=lab.plan.node(writer).mgmt_ip) == (writer, True)
+
+
+def test_the_writer_powered_off_and_on_rejoins_at_boot_with_every_write(steady):
+    lab = steady
+    before, during = secrets.token_hex(8), secrets.token_hex(8)
+    writer = write(lab, before)
+    power = lab.power(writer)
+    power.off()
+    try:
+        seen = wait_for(lambda: (r := read(lab, before)) and r[0] != writer and r, timeout=90)
+        assert seen and seen[1], f"the write {writer} took is not readable without it: {seen}"
+        assert write(lab, during) != writer
+    finally:
+        power.on()
+    assert wait_for(lambda: whole(lab), timeout=240, interval=1), \
+        f"{writer} did not rejoin the cluster at boot"
+    assert read(lab, during, host=lab.plan.node(writer).mgmt_ip) == (writer, True)
