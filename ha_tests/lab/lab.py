@@ -250,15 +250,19 @@ class Lab:
         return True
 
     def _bootstrap_keystone(self, admin_password: str, database_password: str) -> None:
+        last_error = []
+
         def database_answers():
             try:
                 return mariadb.cluster_status(self.plan, database_password)
-            except Exception:  # pymysql's errors while the first member starts
+            except Exception as error:  # pymysql's errors while the first member starts
+                last_error[:] = [error]
                 return None
 
-        if not wait_until(database_answers, timeout=UP_TIMEOUT, interval=0.5):
-            raise LabError(f"the database does not answer through the VIP {self.plan.vip}; "
-                           f"see {self.dir}/nodes/ctl1/log/mariadb-error.log")
+        if not wait_until(database_answers, timeout=CLUSTER_TIMEOUT, interval=0.5):
+            raise LabError(f"the database does not answer through the VIP {self.plan.vip} "
+                           f"({last_error[0] if last_error else 'no answer'}); see "
+                           f"{self.dir}/nodes/ctl1/log/mariadb-error.log")
         keystone.bootstrap(self.plan, admin_password)
 
     def _check_range_free(self) -> None:

@@ -150,11 +150,13 @@ def service(plan: LabPlan, host: NodePlan) -> dict:
             "env": python_env()}
 
 
-def cluster_status(plan: LabPlan, password: str, timeout: float = 3.0) -> dict:
-    """Through the VIP: which member answered and the cluster as it sees it."""
+def cluster_status(plan: LabPlan, password: str, timeout: float = 3.0,
+                   host: str | None = None) -> dict:
+    """Through the VIP (or from the member at ``host``): which member answered and the
+    cluster as it sees it."""
     import pymysql
 
-    connection = pymysql.connect(host=plan.vip, port=MARIADB_PORT, user=USER,
+    connection = pymysql.connect(host=host or plan.vip, port=MARIADB_PORT, user=USER,
                                  password=password, connect_timeout=timeout,
                                  read_timeout=timeout, write_timeout=timeout)
     try:
@@ -172,10 +174,12 @@ def cluster_status(plan: LabPlan, password: str, timeout: float = 3.0) -> dict:
 
 
 def cluster_whole(plan: LabPlan, password: str) -> bool:
-    """Every member in a primary cluster, seen through the VIP (False while it forms)."""
+    """Every member answers, synced, in one primary cluster of all of them, and the VIP
+    leads to one of them (False while the cluster forms or a member rejoins)."""
     try:
-        status = cluster_status(plan, password)
+        statuses = [cluster_status(plan, password, host=m.mgmt_ip) for m in members(plan)]
+        cluster_status(plan, password)
     except Exception:  # pymysql's errors, refused connections: not formed yet
         return False
-    return (status["size"] == len(members(plan)) and status["cluster"] == "Primary"
-            and status["state"] == "Synced")
+    return all(s["size"] == len(members(plan)) and s["cluster"] == "Primary"
+               and s["state"] == "Synced" for s in statuses)
