@@ -28,7 +28,7 @@ install_system() {
         say "installing Debian packages: ${missing[*]}"
         if [ "$(id -u)" != 0 ]; then echo "need root for apt-get (run with sudo)" >&2; exit 2; fi
         apt-get update -qq
-        # The lab runs its own MariaDB and RabbitMQ inside its nodes: the packages' own
+        # The lab runs its own MariaDB, memcached and RabbitMQ inside its nodes: the packages' own
         # services must not start on the host (a policy-rc.d only while installing).
         local policy=/usr/sbin/policy-rc.d own_policy=
         if [ ! -e "$policy" ]; then
