@@ -78,8 +78,11 @@ def database_section(plan: LabPlan) -> str:
     """The Galera cluster on the VIP, in every profile: every connection to the first
     member while it is up, the others backups (writes on one node never conflict). When it
     fails its connections are cut and all go to the first backup together; when it is back
-    the backup's are cut so that everyone returns together."""
+    the backup's are cut so that everyone returns together. The check asks the member's
+    clustercheck (HTTP) whether it is synced: one that listens but is not (partitioned,
+    joining) refuses every query."""
     first, *backups = mariadb.members(plan)
+    check_port = mariadb.CLUSTERCHECK_PORT
     servers = "\n".join(
         [f"    server {first.name} {first.mgmt_ip}:{MARIADB_PORT} check "
          "on-marked-up shutdown-backup-sessions"]
@@ -89,9 +92,11 @@ listen mariadb
     bind {plan.vip}:{MARIADB_PORT}
     mode tcp
     option tcplog
+    option httpchk GET /
+    http-check expect status 200
     timeout client 1h
     timeout server 1h
-    default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
+    default-server port {check_port} inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
 {servers}
 """
 

@@ -321,7 +321,8 @@ class Lab:
         if node.is_controller:
             (node_dir / "haproxy.cfg").write_text(haproxy.config(self.plan, node, node_dir))
             (node_dir / "keepalived.conf").write_text(keepalived.config(self.plan, node))
-            services += [mariadb.service(self.plan, node), memcached.service(node),
+            services += [mariadb.service(self.plan, node),
+                         mariadb.clustercheck_service(self.plan, node), memcached.service(node),
                          keystone.service(self.plan, node), haproxy.service(node_dir),
                          keepalived.service(node_dir)]
             if self.plan.full:

@@ -33,6 +33,8 @@ SYSTEM_USER = "mysql"
 #: Galera's replication port (gcomm) and its incremental state transfer port
 GCOMM_PORT = 4567
 IST_PORT = 4568
+#: clustercheck's HTTP port, as TripleO's
+CLUSTERCHECK_PORT = 9200
 CLUSTER_NAME = "ha-lab"
 
 
@@ -147,6 +149,16 @@ def service(plan: LabPlan, host: NodePlan) -> dict:
                      "--bootstrap-marker", str(bootstrap_marker(plan)),
                      "--log", str(plan.node_dir(host.name) / "log" / "mariadb-error.log"),
                      "--", *server_argv(plan, host)],
+            "env": python_env()}
+
+
+def clustercheck_service(plan: LabPlan, host: NodePlan) -> dict:
+    """The member's health for HAProxy: synced or not (``clustercheck.py``)."""
+    return {"name": "clustercheck", "path": sys.executable,
+            "argv": ["clustercheck", "-m", "ha_tests.lab.clustercheck",
+                     "--bind", f"{host.mgmt_ip}:{CLUSTERCHECK_PORT}",
+                     "--member", f"{host.mgmt_ip}:{MARIADB_PORT}", "--user", USER,
+                     "--password-file", str(plan.dir / "secrets" / "db-password")],
             "env": python_env()}
 
 

@@ -26,6 +26,8 @@ def test_haproxy_sends_the_database_to_one_member_with_the_others_as_backups(pro
     assert [s[1] for s in servers] == ["ctl1", "ctl2", "ctl3"]
     assert "backup" not in servers[0] and all("backup" in s for s in servers[1:])
     assert "shutdown-backup-sessions" in servers[0]
+    # healthy means synced, asked of the member's clustercheck, not merely listening
+    assert "option httpchk GET /" in section and "port 9200" in section
 
 
 def test_every_member_lists_the_three_controllers_and_listens_on_its_own_address():

@@ -1,0 +1,70 @@
+"""clustercheck: tells HAProxy over HTTP whether this controller's Galera member is synced.
+
+What TripleO and kolla run beside each member (``clustercheck`` on port 9200): a member
+that listens but is not synced (partitioned into a non-primary component, joining, or
+donating an SST) accepts connections and then refuses every query, so a TCP check would
+send the whole cloud's database traffic to it. 200 when ``wsrep_local_state`` is 4
+(Synced), 503 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import sys
+from pathlib import Path
+
+import pymysql
+
+SYNCED = "4"
+
+
+def member_synced(host: str, port: int, user: str, password: str) -> bool:
+    try:
+        connection = pymysql.connect(host=host, port=port, user=user, password=password,
+                                     connect_timeout=2, read_timeout=2)
+    except pymysql.MySQLError:
+        return False
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW STATUS LIKE 'wsrep_local_state'")
+            row = cursor.fetchone()
+            return bool(row) and str(row[1]) == SYNCED
+    except pymysql.MySQLError:
+        return False
+    finally:
+        connection.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ha_tests.lab.clustercheck")
+    parser.add_argument("--bind", required=True, help="address:port to answer on")
+    parser.add_argument("--member", required=True, help="address:port of the member")
+    parser.add_argument("--user", required=True)
+    parser.add_argument("--password-file", required=True, type=Path)
+    args = parser.parse_args(argv)
+    password = args.password_file.read_text().strip()
+    host, port = args.member.rsplit(":", 1)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            synced = member_synced(host, int(port), args.user, password)
+            body = b"Galera member is synced.\n" if synced else b"Galera member is not synced.\n"
+            self.send_response(200 if synced else 503)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # one check a second: no access log
+            pass
+
+    address, bind_port = args.bind.rsplit(":", 1)
+    server = http.server.ThreadingHTTPServer((address, int(bind_port)), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
