@@ -4,7 +4,9 @@ What TripleO and kolla run beside each member (``clustercheck`` on port 9200): a
 that listens but is not synced (partitioned into a non-primary component, joining, or
 donating an SST) accepts connections and then refuses every query, so a TCP check would
 send the whole cloud's database traffic to it. 200 when ``wsrep_local_state`` is 4
-(Synced), 503 otherwise.
+(Synced) or 2 (Donor: clustercheck's ``AVAILABLE_WHEN_DONOR=1``; with rsync SST a donor only
+blocks writes for the transfer's seconds, and marking it down would cut every session, e.g.
+``lab up``'s ``db_sync`` while the other members join), 503 otherwise.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from pathlib import Path
 
 import pymysql
 
-SYNCED = "4"
+#: wsrep_local_state values that take connections: Synced, and Donor/Desynced
+AVAILABLE = ("4", "2")
 
 
 def member_synced(host: str, port: int, user: str, password: str) -> bool:
@@ -29,7 +32,7 @@ def member_synced(host: str, port: int, user: str, password: str) -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SHOW STATUS LIKE 'wsrep_local_state'")
             row = cursor.fetchone()
-            return bool(row) and str(row[1]) == SYNCED
+            return bool(row) and str(row[1]) in AVAILABLE
     except pymysql.MySQLError:
         return False
     finally:
