@@ -12,7 +12,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from labcheck import api_ok, healthy, node_processes, ping, service_pids, ssh, token, wait_for
+from labcheck import (
+    FAILOVER_REQUEST_TIMEOUT,
+    api_ok,
+    healthy,
+    node_processes,
+    ping,
+    service_pids,
+    ssh,
+    token,
+    wait_for,
+)
 
 from ha_tests.inventory import load_inventory
 from ha_tests.inventory_formats.pod import load_pod
@@ -51,6 +61,15 @@ def haproxy_server_states(lab, node: str) -> dict[str, str]:
                 "FRONTEND", "BACKEND"):
             states[fields[1]] = fields[17]
     return states
+
+
+def served_after_losing(lab):
+    """Whether the API answers through the VIP once the cloud has failed over from a lost
+    controller: each token request may take seconds (the survivors' Keystones wait out the
+    lost controller's memcached, a request sent while the VIP moves waits for SYN
+    retransmits), and one may fail with a 500 when it was the Galera member HAProxy writes
+    to (its sessions are cut): a few requests, each given the time it needs."""
+    return wait_for(lambda: api_ok(lab, timeout=FAILOVER_REQUEST_TIMEOUT), 60, interval=1)
 
 
 def test_up_on_an_up_lab_says_so(up):
@@ -168,7 +187,7 @@ def test_mgmt_link_down_inside_a_controller_cuts_it_off(up):
     try:
         assert not ping(node.mgmt_ip, count=2)
         assert not ssh_banner(node.mgmt_ip, timeout=2)
-        assert api_ok(up)
+        assert served_after_losing(up), "two controllers no longer serve the API"
     finally:
         run(["ip", "netns", "exec", node.netns, "ip", "link", "set", "br-mgmt", "up"])
     assert wait_for(lambda: ping(node.mgmt_ip), 10)
@@ -201,7 +220,7 @@ def test_power_off_a_controller_leaves_nothing_running_in_it(up):
         assert not any(alive(pid) for pid in before)
         assert node_processes(up, name) == {}
         assert not ping(up.plan.node(name).mgmt_ip)
-        assert wait_for(lambda: api_ok(up), 10), "two controllers still serve the API"
+        assert served_after_losing(up), "two controllers no longer serve the API"
     finally:
         power.on()
     assert wait_for(lambda: set(up.services(name).values()) == {"running"}, 30)
@@ -215,9 +234,7 @@ def test_power_off_the_vip_holder_moves_the_vip_and_it_rejoins_without_it(up):
     try:
         new = wait_for(lambda: (h := up.vip_holder()) not in (None, holder) and h, 10)
         assert new
-        # the VIP holder is also the Galera member HAProxy writes to: Keystone answers once
-        # the database has failed over too (the others evict it, HAProxy marks it down)
-        assert wait_for(lambda: api_ok(up), 60)
+        assert served_after_losing(up), "the new VIP holder does not serve the API"
     finally:
         power.on()
     assert wait_for(lambda: set(up.services(holder).values()) == {"running"}, 30)
