@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from measured import assert_measured, injected_pids
+from tempest_identity import make_workspace, run_identity_suite
 
 from ha_tests.lab.plan import ADMIN_USER, REGION
 from ha_tests.lab.system import cmdline, netns_pids
@@ -83,6 +84,13 @@ def compute_pid(lab, node: str) -> int | None:
         if cmdline(pid).startswith("nova-compute"):
             return pid
     return None
+
+
+def test_tempests_identity_api_tests_pass_on_the_quiet_full_lab(full_lab, tmp_path):
+    """First, while the full lab is quiet: Tempest's identity API suite at concurrency 2,
+    with Nova, Placement and Cinder sharing the Galera cluster with Keystone."""
+    passed, failed, output = run_identity_suite(make_workspace(full_lab, tmp_path))
+    assert failed == 0 and passed >= 100, output[-3000:]  # the suite ran, not skipped whole
 
 
 def test_a_server_booted_through_nova_is_a_real_guest(full_lab, cloud, server):

@@ -4,33 +4,21 @@ beside a few of Tempest's own identity API tests, in one run."""
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
+from tempest_identity import TEMPEST, make_workspace, run_identity_suite, tempest_env
 
 pytestmark = pytest.mark.lab
 
-TEMPEST = Path(sys.executable).with_name("tempest")
 IDENTITY_TESTS = r"tempest\.api\.identity\.v3\.test_tokens"
 
 
 @pytest.fixture
 def workspace(lab, tmp_path):
-    if not TEMPEST.exists():
-        pytest.skip("tempest is not installed (pip install 'ha-tests[tempest]')")
-    ws = tmp_path / "tempest"
-    subprocess.run([str(TEMPEST), "init", "--workspace-path", str(tmp_path / "workspaces.yaml"),
-                    "--name", f"ha-tests-{tmp_path.name}", str(ws)],
-                   check=True, capture_output=True, timeout=120)
-    cloud = yaml.safe_load(lab.clouds_yaml_path.read_text())["clouds"]["ha-lab"]
-    auth = cloud["auth"]
     # the shipped kill without its SLA: whether the lab meets one is its timing; what this
     # pins is that the scenario runs as a Tempest test and reports what happened
     shipped = yaml.safe_load((Path(__file__).resolve().parents[2] / "scenarios" /
@@ -41,39 +29,17 @@ def workspace(lab, tmp_path):
     scenario = tmp_path / "scenarios" / "kill-keystone.yaml"
     scenario.parent.mkdir()
     scenario.write_text(yaml.safe_dump(shipped))
-    (ws / "etc" / "tempest.conf").write_text(textwrap.dedent(f"""\
-        [DEFAULT]
-        log_dir = {ws}/logs
-        [auth]
-        admin_username = {auth['username']}
-        admin_password = {auth['password']}
-        admin_project_name = {auth['project_name']}
-        admin_domain_name = Default
-        use_dynamic_credentials = true
-        [identity]
-        uri_v3 = {auth['auth_url']}
-        auth_version = v3
-        region = RegionOne
-        [identity-feature-enabled]
-        api_v2 = false
-        [service_available]
-        nova = false
-        neutron = false
-        glance = false
-        cinder = false
-        swift = false
+    return make_workspace(lab, tmp_path, f"""\
         [ha]
         scenarios = {scenario}
         inventory = {lab.inventory_path}
         results_dir = {tmp_path / 'results'}
         destructive = true
-        """))
-    return ws
+        """)
 
 
 def tempest_run(ws, regex, extra_env=None):
-    env = dict(os.environ, **(extra_env or {}))
-    env["PATH"] = f"{TEMPEST.parent}:{env.get('PATH', '')}"
+    env = dict(tempest_env(), **(extra_env or {}))
     return subprocess.run([str(TEMPEST), "run", "--serial", "--regex", regex], cwd=ws,
                           capture_output=True, text=True, timeout=900, env=env)
 
@@ -126,14 +92,5 @@ def test_tempests_identity_api_tests_pass_on_the_quiet_lab(workspace):
     """An independent client's verdict on the lab with no fault injected: Tempest's whole
     identity API suite, two workers writing at once (on SQLite it failed with HTTP 500s,
     ``database is locked``; on the Galera cluster and memcached it must pass)."""
-    env = dict(os.environ, PATH=f"{TEMPEST.parent}:{os.environ.get('PATH', '')}")
-    proc = subprocess.run([str(TEMPEST), "run", "--regex", r"^tempest\.api\.identity",
-                           "--concurrency", "2"], cwd=workspace, capture_output=True,
-                          text=True, timeout=1800, env=env)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-6000:]
-    totals = re.search(r"- Passed: (\d+)\n - Skipped: (\d+)\n.*?- Failed: (\d+)", output,
-                       re.S)
-    assert totals, output[-3000:]
-    passed, skipped, failed = map(int, totals.groups())
+    passed, failed, output = run_identity_suite(workspace)
     assert failed == 0 and passed >= 100, output[-3000:]  # the suite ran, not skipped whole
