@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import urllib.request
 
 import pymysql
 import pytest
-from labcheck import api_steady, healthy, service_pids, wait_for
+from labcheck import api_steady, galera_whole, healthy, service_pids, wait_for
 
 from ha_tests.lab import mariadb
 from ha_tests.lab.openstack import Secrets
@@ -61,10 +62,6 @@ def read(lab, value: str, host=None) -> tuple[str, bool] | None:
         connection.close()
 
 
-def whole(lab) -> bool:
-    return mariadb.cluster_whole(lab.plan, Secrets.load(lab.plan).database)
-
-
 def caught_up(lab, member: str, value: str) -> bool:
     """The member itself serves ``value``, written while it was away."""
     address = lab.plan.node(member).mgmt_ip
@@ -74,10 +71,10 @@ def caught_up(lab, member: str, value: str) -> bool:
 
 @pytest.fixture
 def steady(lab):
-    assert wait_for(lambda: whole(lab) and healthy(lab), timeout=240, interval=1), \
+    assert wait_for(lambda: healthy(lab), timeout=240, interval=1), \
         "the lab is not steady before the fault"
     yield lab
-    assert wait_for(lambda: whole(lab) and healthy(lab) and api_steady(lab), timeout=300,
+    assert wait_for(lambda: healthy(lab) and api_steady(lab), timeout=300,
                     interval=1), "the lab did not come back whole after the fault"
 
 
@@ -94,7 +91,7 @@ def test_a_write_committed_before_the_writer_is_killed_is_read_from_another_memb
     # the cluster goes on without it; the killed member rejoins once its supervisor
     # restarted it, and catches up (IST) on what was written meanwhile
     assert write(lab, during) != writer
-    assert wait_for(lambda: whole(lab), timeout=240, interval=1), \
+    assert wait_for(lambda: galera_whole(lab), timeout=240, interval=1), \
         f"{writer} did not rejoin the cluster after its supervisor restarted it"
     assert [p for p in service_pids(lab, writer, "mysql") if p != pid]
     assert caught_up(lab, writer, during)
@@ -112,6 +109,32 @@ def test_the_writer_powered_off_and_on_rejoins_at_boot_with_every_write(steady):
         assert write(lab, during) != writer
     finally:
         power.on()
-    assert wait_for(lambda: whole(lab), timeout=240, interval=1), \
+    assert wait_for(lambda: galera_whole(lab), timeout=240, interval=1), \
         f"{writer} did not rejoin the cluster at boot"
     assert caught_up(lab, writer, during)
+
+
+def test_clustercheck_answers_every_check_over_one_kept_connection(steady):
+    """HAProxy on each controller checks each member every second: a MySQL connection per
+    check cost the three clustercheck processes more CPU than the three Keystones."""
+    lab = steady
+    member = mariadb.node(lab.plan)
+    counter = through_vip(lab, host=member.mgmt_ip)
+    try:
+        def connections() -> int:
+            with counter.cursor() as cursor:
+                cursor.execute("SHOW GLOBAL STATUS LIKE 'Connections'")
+                return int(cursor.fetchone()[1])
+
+        before = connections()
+        checks = 20
+        for _ in range(checks):
+            url = f"http://{member.mgmt_ip}:{mariadb.CLUSTERCHECK_PORT}/"
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                assert answer.status == 200 and b"is synced" in answer.read()
+        opened = connections() - before
+    finally:
+        counter.close()
+    # our 20 checks and HAProxy's own, each a new connection before; Keystone's pools may
+    # open a few meanwhile
+    assert opened < checks // 2, f"{opened} connections to the member for {checks} checks"
