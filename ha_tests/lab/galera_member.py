@@ -11,6 +11,12 @@ and a powered-off node rejoins at boot:
 * if none answers and this member's ``grastate.dat`` says ``safe_to_bootstrap: 1`` (it was
   the last to leave a cluster that stopped whole), bootstrap from it after a grace period.
 
+A member that joins after a crash (SIGKILL, power-off: ``grastate.dat`` says ``seqno: -1``)
+first recovers its position from InnoDB (``mariadbd --wsrep-recover``, what Debian's
+``galera_recovery`` does before systemd starts the server) and starts from it, so it can
+catch up by IST from a survivor's gcache; without it every such rejoin was a full rsync SST,
+and the donor (the member HAProxy then writes to) blocked every write while it lasted.
+
 It then ``exec``\\ s ``mariadbd``, so the supervised PID is the server's.
 """
 
@@ -19,7 +25,9 @@ from __future__ import annotations
 import argparse
 import os
 import pwd
+import re
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -55,6 +63,37 @@ def safe_to_bootstrap(datadir: str | None) -> bool:
     except OSError:
         return False
     return any(line.split() == ["safe_to_bootstrap:", "1"] for line in text.splitlines())
+
+
+def crashed(datadir: str | None) -> bool:
+    """``grastate.dat`` exists and holds no position: the server did not stop cleanly."""
+    try:
+        text = (Path(datadir or "") / "grastate.dat").read_text()
+    except OSError:
+        return False
+    return any(line.split() == ["seqno:", "-1"] for line in text.splitlines())
+
+
+RECOVERED = re.compile(r"WSREP: Recovered position:\s*([0-9a-f-]{36}:(\d+))")
+
+
+def recovered_position(log_text: str) -> str | None:
+    """``uuid:seqno`` from a ``--wsrep-recover`` run's error log (None when it found none)."""
+    found = RECOVERED.findall(log_text)
+    return found[-1][0] if found else None
+
+
+def recover(argv: list[str], log: Path, run=subprocess.run) -> str | None:
+    """Run the server once with ``--wsrep-recover`` (it recovers InnoDB, logs the last
+    committed position and exits); its position."""
+    log.unlink(missing_ok=True)
+    command = [a for a in argv if not a.startswith("--log-error=")]
+    run([*command, "--wsrep-recover", f"--log-error={log}"], check=False, timeout=300,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return recovered_position(log.read_text())
+    except OSError:
+        return None
 
 
 def decide(argv: list[str], marker: Path, clock=time.monotonic, sleep=time.sleep,
@@ -108,6 +147,14 @@ def main(argv: list[str] | None = None) -> int:
                 handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} ha-tests {text}\n")
 
     final = decide(server, args.bootstrap_marker, say=say)
+    if "--wsrep-new-cluster" not in final and crashed(option(server, "datadir")):
+        socket_dir = Path(option(server, "socket") or "/tmp/x").parent  # the server's own
+        position = recover(server, socket_dir / "wsrep-recover.log")
+        if position:
+            say(f"galera: recovered position {position} after a crash: joining from it (IST)")
+            final = [*final, f"--wsrep-start-position={position}"]
+        else:
+            say("galera: no position recovered after a crash: joining by full state transfer")
     os.execv(final[0], final)
     return 1  # not reached
 

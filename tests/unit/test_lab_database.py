@@ -4,6 +4,7 @@ profile, Keystone on it with memcached, and each member's start deciding bootstr
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 import pytest
 import yaml
@@ -109,3 +110,33 @@ def test_the_member_that_left_last_bootstraps_when_no_other_answers(tmp_path):
                                 sleep=sleep, reach=lambda a: False, say=lambda text: None)
     assert argv[-1] == "--wsrep-new-cluster"
     assert now[0] >= galera_member.LAST_ONE_GRACE
+
+
+def test_a_member_that_crashed_joins_from_the_position_innodb_recovered(tmp_path):
+    """After SIGKILL or power-off grastate.dat holds no position: without the one
+    ``--wsrep-recover`` finds, the member could only rejoin by a full SST."""
+    (tmp_path / "grastate.dat").write_text(
+        "# GALERA saved state\nversion: 2.1\nuuid:    0a1b2c3d-0000-11f1-8000-aabbccddeeff\n"
+        "seqno:   -1\nsafe_to_bootstrap: 0\n")
+    assert galera_member.crashed(str(tmp_path))
+    (tmp_path / "grastate.dat").write_text("seqno:   42\n")
+    assert not galera_member.crashed(str(tmp_path))
+
+    position = "0a1b2c3d-0000-11f1-8000-aabbccddeeff:1234"
+    ran = []
+
+    def run(argv, **kwargs):  # what mariadbd --wsrep-recover writes to its error log
+        ran.append(argv)
+        log = next(a for a in argv if a.startswith("--log-error=")).split("=", 1)[1]
+        Path(log).write_text("2026-12-01 13:55:12 0 [Note] InnoDB: Starting crash recovery\n"
+                             f"2026-12-01 13:55:13 0 [Note] WSREP: Recovered position: "
+                             f"{position}\n")
+
+    assert galera_member.recover(SERVER, tmp_path / "recover.log", run=run) == position
+    (argv,) = ran
+    assert "--wsrep-recover" in argv
+    assert [a for a in argv if a.startswith("--log-error=")] == [
+        f"--log-error={tmp_path / 'recover.log'}"]  # one error log: the recovery's own
+    # a fresh member (nothing committed) recovers no position: it joins by SST
+    assert galera_member.recovered_position(
+        "WSREP: Recovered position: 00000000-0000-0000-0000-000000000000:-1") is None
