@@ -57,30 +57,19 @@ def _port_open(address: str, port: int) -> bool:
         return False
 
 
-def start_schemas(plan: LabPlan, secrets: Secrets, pool) -> list:
-    """Create Placement's, Nova's and Cinder's schemas in ``pool`` as soon as the database
-    answers through the VIP: beside Keystone's ``db_sync``, not after it (they touch other
-    databases; on a loaded host this overlaps tens of seconds of ``lab up``)."""
-    def when_database_answers(create, *args):
-        if not wait_until(lambda: _port_open(plan.vip, MARIADB_PORT), timeout=120,
-                          interval=0.5):
-            raise LabError(f"MariaDB does not answer through the VIP {plan.vip}:"
-                           f"{MARIADB_PORT}; see "
-                           f"{plan.node_dir(mariadb.node(plan).name)}/log/")
-        create(*args)
-
-    return [pool.submit(when_database_answers, placement.create_schema, plan),
-            pool.submit(when_database_answers, nova.create_schemas, plan, secrets),
-            pool.submit(when_database_answers, cinder.create_schema, plan)]
-
-
-def set_up(plan: LabPlan, admin_password: str, secrets: Secrets, pool, schemas: list,
+def set_up(plan: LabPlan, admin_password: str, secrets: Secrets, pool,
            step: Callable[[str], None]) -> list[dict]:
-    """Catalog, the end of the schemas ``start_schemas`` began, the compute and volume
-    services, then the workload the gap scenarios watch; the workload's guests ({name,
-    host, address}). Keystone must answer."""
-    registered = pool.submit(catalog.register, plan, admin_password, secrets)
-    for job in [*schemas, registered]:
+    """Schemas, catalog, the compute and volume services, then the workload the gap
+    scenarios watch; the workload's guests ({name, host, address}). Keystone must answer."""
+    if not wait_until(lambda: _port_open(plan.vip, MARIADB_PORT), timeout=120, interval=0.5):
+        raise LabError(f"MariaDB does not answer through the VIP {plan.vip}:{MARIADB_PORT}; "
+                       f"see {plan.node_dir(mariadb.node(plan).name)}/log/")
+    step("MariaDB answers through the VIP")
+    jobs = [pool.submit(placement.create_schema, plan),
+            pool.submit(nova.create_schemas, plan, secrets),
+            pool.submit(cinder.create_schema, plan),
+            pool.submit(catalog.register, plan, admin_password, secrets)]
+    for job in jobs:
         job.result()
     schema_marker(plan).touch()
     step("schemas created (placement, nova_api, nova_cell0, nova, cinder), users and "

@@ -216,8 +216,6 @@ class Lab:
         for node in self.plan.nodes:
             self.power(node.name).on()
         step("nodes booted")
-        schemas = (full_profile.start_schemas(self.plan, full_secrets, pool)
-                   if full_secrets is not None else [])
         self._bootstrap_keystone(admin_password, service_secrets.database)
         step("keystone: db_sync and bootstrap through the VIP")
 
@@ -242,8 +240,7 @@ class Lab:
                            f"{self.dir}/nodes/ctl*/log/mariadb-error.log")
         step(f"galera: {len(mariadb.members(self.plan))} members synced")
         if full_secrets is not None:
-            servers = full_profile.set_up(self.plan, admin_password, full_secrets, pool,
-                                            schemas, step)
+            servers = full_profile.set_up(self.plan, admin_password, full_secrets, pool, step)
             files.write_all(self.plan, admin_password, bmc_password, servers,
                             rabbitmq.transport_url(self.plan, full_secrets.bus))
             step("inventory.yaml lists the Nova guests beside the lab's VMs")
