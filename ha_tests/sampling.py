@@ -3,6 +3,9 @@
 The schedule is absolute (tick k at start + k * interval), so slow probes never make the
 sampling drift; each probe runs in its own thread, so one hung probe costs one sample (recorded
 as a timeout at start + timeout) and never stalls the monitor or the run.
+
+Time comes from a ``Clock`` (the real one by default), so the schedule's arithmetic can be
+checked on virtual time, whatever the load of the machine the tests run on.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import Protocol
 
 from ha_tests.events import EventLog
 from ha_tests.metrics import Sample
@@ -33,6 +37,25 @@ def failure_reason(status: str, detail: dict) -> str:
     return str(reason)[:120]
 
 
+class Clock(Protocol):
+    """Where the loop reads the time and waits for its next tick."""
+
+    def now(self) -> float: ...
+
+    def wait(self, stop: threading.Event, seconds: float) -> bool:
+        """Wait ``seconds`` or until ``stop`` is set; return whether it is set."""
+
+
+class MonotonicClock:
+    """The real clock: ``time.monotonic``, and waits that a stop cuts short."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def wait(self, stop: threading.Event, seconds: float) -> bool:
+        return stop.wait(seconds)
+
+
 @dataclass
 class _InFlight:
     start: float
@@ -42,8 +65,10 @@ class _InFlight:
 
 class SamplingLoop:
     def __init__(self, monitor: Monitor, interval: float, events: EventLog | None,
-                 iteration: int = 0, max_in_flight: int | None = None):
+                 iteration: int = 0, max_in_flight: int | None = None,
+                 clock: Clock | None = None):
         self.monitor = monitor
+        self.clock = clock or MonotonicClock()
         self.max_in_flight = max_in_flight or MAX_HUNG_PROBES
         self.interval = interval
         self.events = events
@@ -72,7 +97,7 @@ class SamplingLoop:
                     pending = [p for p in self._in_flight if not p.done]
                 if not pending:
                     break
-                now = time.monotonic()
+                now = self.clock.now()
                 self._expire(now)
                 time.sleep(min(0.01, max(0.0, min(p.deadline for p in pending) - now)))
 
@@ -108,11 +133,11 @@ class SamplingLoop:
 
     # -- internals ------------------------------------------------------------------------
     def _run(self) -> None:
-        origin = time.monotonic()
+        origin = self.clock.now()
         tick = 0
         while not self._stop.is_set():
             scheduled = origin + tick * self.interval
-            now = time.monotonic()
+            now = self.clock.now()
             self._expire(now)
             if now < scheduled:
                 wait = scheduled - now
@@ -120,7 +145,7 @@ class SamplingLoop:
                     deadlines = [p.deadline for p in self._in_flight if not p.done]
                 if deadlines:
                     wait = min(wait, max(0.0, min(deadlines) - now))
-                self._stop.wait(wait)
+                self.clock.wait(self._stop, wait)
                 continue
             lag_ticks = int((now - scheduled) / self.interval)
             if lag_ticks >= 1:  # we woke too late for whole ticks: count them, do not burst
@@ -132,7 +157,7 @@ class SamplingLoop:
     def _launch(self) -> None:
         with self._lock:
             hung = sum(1 for p in self._in_flight if not p.done)
-        start = time.monotonic()
+        start = self.clock.now()
         entry = _InFlight(start, start + self.monitor.timeout)
         if hung >= self.max_in_flight:
             if self.max_in_flight < MAX_HUNG_PROBES:
@@ -153,7 +178,7 @@ class SamplingLoop:
         except Exception as exc:  # a probe that raises is a failed sample, not a dead monitor
             result = ProbeResult(False, detail={"error": f"{type(exc).__name__}: {exc}"[:500]})
             status = "error"
-        end = time.monotonic()
+        end = self.clock.now()
         latency = result.latency if result.latency is not None else end - entry.start
         self._record(entry, Sample(entry.start, end, result.ok, status, latency), result.detail)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
+
+import pytest
 
 from ha_tests.monitors.base import Monitor, ProbeResult
 from ha_tests.sampling import SamplingLoop, failure_reason
@@ -31,13 +34,62 @@ def run_for(loop: SamplingLoop, seconds: float) -> None:
     loop.stop()
 
 
-def test_samples_follow_the_schedule_without_drift():
-    loop = SamplingLoop(SlowThenFast(timeout=0.5), interval=0.05, events=None)
-    run_for(loop, 1.0)
+class VirtualClock:
+    """Virtual time for the loop: a wait returns at once, time moved on by what it asked for
+    plus ``late(when)`` (how late a loaded machine would wake the loop that meant to wake
+    ``when`` virtual seconds after the start); the loop is told to stop once ``until``
+    virtual seconds have passed."""
+
+    def __init__(self, until: float, late=lambda when: 0.0):
+        self.t = self.origin = 1000.0
+        self.until, self.late = self.origin + until, late
+        self.over = threading.Event()
+
+    def now(self) -> float:
+        return self.t
+
+    def wait(self, stop: threading.Event, seconds: float) -> bool:
+        self.t += seconds
+        self.t += self.late(self.t - self.origin)
+        if self.t >= self.until:
+            stop.set()
+            self.over.set()
+        return stop.is_set()
+
+
+def run_on(clock: VirtualClock, interval: float) -> tuple[list[float], SamplingLoop]:
+    """The loop on virtual time (probes that never time out on it), and its samples' starts
+    as offsets from the first."""
+    loop = SamplingLoop(SlowThenFast(timeout=3600), interval=interval, events=None,
+                        clock=clock)
+    loop.start()
+    assert clock.over.wait(60), "the loop stopped waiting for its ticks"
+    loop.stop()
     starts = [s.start for s in loop.snapshot()]
-    assert 17 <= len(starts) <= 22
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
-    assert max(gaps) < 0.05 * 3
+    return [start - starts[0] for start in starts], loop
+
+
+def test_samples_follow_the_schedule_without_drift():
+    """Tick k starts at k * interval plus that wake-up's own lateness, never the sum of the
+    earlier ones: 400 wake-ups each up to 0.9 interval late leave no drift."""
+    lateness = random.Random(24)
+    clock = VirtualClock(until=20.0, late=lambda when: lateness.uniform(0, 0.045))
+    starts, loop = run_on(clock, interval=0.05)
+    assert len(starts) == 400 and loop.missed == 0
+    behind = [start - k * 0.05 for k, start in enumerate(starts)]
+    assert min(behind) >= -1e-9 and max(behind) < 0.045 + 1e-9  # one wake-up's lateness
+    on_time, _ = run_on(VirtualClock(until=20.0), interval=0.05)
+    assert on_time == pytest.approx([k * 0.05 for k in range(400)], abs=1e-9)
+
+
+def test_a_wake_up_late_by_whole_ticks_counts_them_missed_and_never_bursts():
+    late_once = VirtualClock(until=2.0, late=lambda when: 0.175 if abs(when - 0.5) < 1e-6
+                             else 0.0)
+    starts, loop = run_on(late_once, interval=0.05)
+    assert loop.missed == 3  # the ticks at 0.50, 0.55 and 0.60 s never ran
+    assert starts[10] == pytest.approx(0.5 + 0.175, abs=1e-9)  # one probe on waking up
+    assert starts[11:] == pytest.approx([k * 0.05 for k in range(14, 40)], abs=1e-9)
+    assert len(starts) == 40 - 3
 
 
 def test_a_hung_probe_is_one_timeout_and_the_monitor_keeps_sampling():
