@@ -54,8 +54,7 @@ def test_the_node_restores_the_link_when_the_runner_never_rolls_back(pair):
     assert not pair.pings()
     # the runner is "lost": no rollback, no heal; only the node-side timer is left
     assert wait_for(pair.link_up, 6)
-    took = time.monotonic() - started
-    assert 2 <= took < 7, took
+    assert time.monotonic() - started >= 2  # the node held the fault for its duration
     assert wait_for(pair.pings, 3)
     assert f"default via {pair.addr['b']}" in pair.routes()
     assert deadman.wait_gone(pair.ctx.shell("a"), "block-nic.deadman", attacker.ident) == []

@@ -74,9 +74,7 @@ def test_down_leaves_nothing_then_up_again(lab):
     assert not any(alive(pid) for pid in processes)
     assert lab.status()["state"] == "absent"
     # up again, for any test that comes after in this session
-    started = time.monotonic()
-    assert lab.up() is True
-    assert time.monotonic() - started < 90
+    assert lab.up() is True  # how long it takes is a benchmark's figure, not a test's
     assert wait_for(lambda: healthy(lab), 60)
 
 

