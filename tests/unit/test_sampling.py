@@ -57,16 +57,19 @@ class VirtualClock:
         return stop.is_set()
 
 
-def run_on(clock: VirtualClock, interval: float) -> tuple[list[float], SamplingLoop]:
-    """The loop on virtual time (probes that never time out on it), and its samples' starts
-    as offsets from the first."""
-    loop = SamplingLoop(SlowThenFast(timeout=3600), interval=interval, events=None,
-                        clock=clock)
+def run_on(clock: VirtualClock, interval: float, monitor: Monitor | None = None,
+           **options) -> tuple[list[float], SamplingLoop]:
+    """The loop on virtual time (by default with probes that never time out on it) until the
+    clock says stop, and its samples' starts as offsets from the clock's origin."""
+    loop = SamplingLoop(monitor or SlowThenFast(timeout=3600), interval=interval, events=None,
+                        clock=clock, **options)
     loop.start()
     assert clock.over.wait(60), "the loop stopped waiting for its ticks"
+    if isinstance(monitor, SlowThenFast):
+        monitor.hang.clear()
+        monitor.release.set()  # a hung probe still out on the frozen clock would never end
     loop.stop()
-    starts = [s.start for s in loop.snapshot()]
-    return [start - starts[0] for start in starts], loop
+    return [s.start - clock.origin for s in loop.snapshot()], loop
 
 
 def test_samples_follow_the_schedule_without_drift():
@@ -93,29 +96,35 @@ def test_a_wake_up_late_by_whole_ticks_counts_them_missed_and_never_bursts():
 
 
 def test_a_hung_probe_is_one_timeout_and_the_monitor_keeps_sampling():
+    """The probes hang for the first 0.5 s (virtual): each one started before 0.3 s is one
+    timeout of exactly its 0.2 s, and the schedule goes on through the hang and after it."""
     monitor = SlowThenFast(timeout=0.2)
-    loop = SamplingLoop(monitor, interval=0.05, events=None)
     monitor.hang.set()
-    loop.start()
-    time.sleep(0.5)
-    monitor.hang.clear()
-    monitor.release.set()
-    time.sleep(0.5)
-    loop.stop()
+
+    def api_back_at_half_a_second(when: float) -> float:
+        if when >= 0.5 - 1e-9:
+            monitor.hang.clear()
+            monitor.release.set()
+        return 0.0
+    clock = VirtualClock(until=1.0, late=api_back_at_half_a_second)
+    starts, loop = run_on(clock, interval=0.05, monitor=monitor)
     samples = loop.snapshot()
+    assert starts == pytest.approx([k * 0.05 for k in range(20)], abs=1e-9)
+    assert loop.missed == 0
     timeouts = [s for s in samples if s.status == "timeout"]
-    assert timeouts and all(abs((s.end - s.start) - 0.2) < 1e-9 for s in timeouts)
+    assert all(abs((s.end - s.start) - 0.2) < 1e-9 for s in timeouts)
+    assert {round(s.start - clock.origin, 3) for s in timeouts} >= {
+        round(k * 0.05, 3) for k in range(6)}  # every probe whose 0.2 s ran out in the hang
     assert samples[-1].ok  # sampling went on after the hang
-    assert len(samples) >= 15
 
 
 def test_max_in_flight_skips_ticks_instead_of_piling_on():
     monitor = SlowThenFast(timeout=1.0)
     monitor.hang.set()
-    loop = SamplingLoop(monitor, interval=0.02, events=None, max_in_flight=2)
-    run_for(loop, 0.5)
-    monitor.release.set()
-    assert monitor.calls <= 2 + 1 and loop.missed > 10
+    _, loop = run_on(VirtualClock(until=0.51), interval=0.02, monitor=monitor,
+                     max_in_flight=2)
+    assert monitor.calls <= 2 and len(loop.snapshot()) == 2
+    assert loop.missed == 26 - 2  # ticks 0 to 25, two of them launched, never piled on
 
 
 class LostFirstRequest(Monitor):
