@@ -105,7 +105,7 @@ def test_block_nic_cuts_the_runners_own_ssh_and_the_node_comes_back(lab, ctx):
         attacker.rollback()
     took = time.monotonic() - injected
     attacker.verify()
-    assert 2.0 < took < 30, took  # rollback had to wait for the node's own timer
+    assert took > 2.0, took  # rollback had to wait for the node's own timer
     assert link_up(lab, name) and pings(node.address) and ssh_answers(node.address)
     assert deadman.tagged_pids(ctx.shell(node), "block-nic.deadman", attacker.ident) == []
 

@@ -351,10 +351,8 @@ def test_slow_power_driver_answers_promptly_and_acts_once(node, password):
     lab_bmc = LabBmc("node1", node, USER, password, port=0, ack_within=0.3)
     with serve_bmcs([lab_bmc]):
         bmc = client_for(lab_bmc.port, password, "pyghmi")
-        started = time.monotonic()
         bmc.power_off()
-        assert time.monotonic() - started < 2.5  # answered before the action ended
-        assert bmc.power_state() == "on"
+        assert bmc.power_state() == "on"  # answered before the 4 s action ended
         assert wait_for(lambda: bmc.power_state() == "off", timeout=8)
     assert node.calls == ["off"]
 
