@@ -123,12 +123,14 @@ class NetnsPair:
 class GuestPair(NetnsPair):
     """The namespace pair's interface, with side a a guest (over real SSH), b a namespace."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, index: int = 0):
+        """``index`` tells apart the guests one test boots at once (namespace, tap, subnet)."""
         super().__init__()
         n = 10 + os.getpid() % 200
-        self.subnet = f"10.232.{n}"
-        self.ns = {"b": f"hat-{self.tag}-gb"}
-        self.dev = {"a": "mgmt0", "b": f"hat{self.tag}g"}
+        self.subnet = f"10.{232 + index}.{n}"
+        suffix = str(index) if index else ""
+        self.ns = {"b": f"hat-{self.tag}-g{suffix}b"}
+        self.dev = {"a": "mgmt0", "b": f"hat{self.tag}g{suffix}"}
         self.addr = {"a": f"{self.subnet}.1", "b": f"{self.subnet}.2"}
         self.guest = KernelGuest(workdir, self.ns["b"], self.dev["b"], self.addr["a"],
                                  self.addr["b"])
@@ -195,6 +197,28 @@ def guest_pair(tmp_path_factory):
         yield made
     finally:
         made.down()
+
+
+@pytest.fixture
+def two_guests(tmp_path):
+    """Two GuestPairs, the nodes of one inventory (booted one after the other: two TCG boots
+    at once on a loaded 2-core machine each took longer than their boot timeout)."""
+    if os.geteuid() != 0:
+        pytest.skip("a guest with a tap device needs root")
+    lacking = missing()
+    if lacking:
+        pytest.skip(f"the kernel guest needs {', '.join(lacking)} (./bootstrap.sh setup "
+                    "installs them)")
+    pairs = [GuestPair(tmp_path / f"guest{index}", index) for index in (0, 1)]
+    for made in pairs:
+        made.guest.dir.mkdir()
+    try:
+        for made in pairs:
+            made.up()
+        yield pairs
+    finally:
+        for made in pairs:
+            made.down()
 
 
 def local_inventory(**services) -> Inventory:

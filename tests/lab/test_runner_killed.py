@@ -52,7 +52,7 @@ PHASES = {  # when to pull the trigger: the first event that matches
 }
 
 #: the "kill -9 during inject" column: every attacker the lab can run (netem needs a kernel
-#: with sch_netem, which the lab's host lacks: tests/attackers/test_attack_netem.py)
+#: with sch_netem, which the lab's host lacks: tests/attackers/test_netem_killed_mid_inject.py)
 DURING_INJECT = ["stop-service", "restart-service", "kill-process", "freeze-process",
                  "block-nic", "partition", "power-off", "cpu-hog", "memory-hog", "disk-fill",
                  "io-stall"]
