@@ -277,7 +277,7 @@ class KernelGuest:
         while "guest-ready" not in self._console():
             self._check_alive(deadline)
             time.sleep(0.1)
-        while not self._ssh_answers():
+        while not self._ssh_answers(deadline):
             self._check_alive(deadline)
             time.sleep(0.1)
         return self
@@ -295,10 +295,13 @@ class KernelGuest:
             if done.returncode != 0:
                 raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()}")
 
-    def _ssh_answers(self) -> bool:
+    def _ssh_answers(self, deadline: float) -> bool:
+        """One connection waits for its banner until the deadline: each one given up on cost
+        the guest an sshd start for nothing, which on a loaded machine kept it from answering
+        any of them before the boot timeout."""
         try:
             with socket.create_connection(("127.0.0.1", self.ssh_port), timeout=1) as sock:
-                sock.settimeout(2)
+                sock.settimeout(max(1.0, deadline - time.monotonic()))
                 return sock.recv(4).startswith(b"SSH-")
         except OSError:
             return False
