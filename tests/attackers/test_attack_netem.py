@@ -63,11 +63,12 @@ def test_delay_raises_the_round_trip_time_then_goes_away(netem_pair):
 
 def test_total_loss_heals_itself_without_the_runner(netem_pair):
     pair = netem_pair
-    attacker = make(pair, loss_percent=100, duration=1)
+    # 4 s: on a loaded machine inject itself takes seconds on the guest, and a timer that
+    # fired before inject returned fails the inject ("took longer than the fault's duration")
+    attacker = make(pair, loss_percent=100, duration=4)
     attacker.inject()
     assert not pair.pings()
-    time.sleep(1.1)
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 4 + 10  # the timer's 4 s, then time for one tc on the guest
     while not pair.pings():
         assert time.monotonic() < deadline, "the dead-man timer did not remove netem"
     attacker.verify()
