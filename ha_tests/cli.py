@@ -176,6 +176,26 @@ def cmd_report(args) -> int:
     return ExitCode.PASS
 
 
+def cmd_analyze(args) -> int:
+    """Rebuild summary.json, junit.xml and the report of results directories from their
+    events.jsonl alone, as the run itself wrote them."""
+    from ha_tests.analysis import analyze, history_dirs
+    from ha_tests.report import build_report
+    from ha_tests.results import format_table, gap_table
+
+    dirs = history_dirs([Path(p) for p in args.result_dirs])
+    summaries = [analyze(d) for d in dirs]
+    for directory in dirs:
+        print(f"analysed: {directory / 'summary.json'}", file=sys.stderr)
+    if not args.no_report:
+        output = Path(args.output) if args.output else (
+            dirs[0] / "report.html" if len(dirs) == 1 else Path("report.html"))
+        build_report(dirs, output)
+        print(f"report: {output}", file=sys.stderr)
+    print(format_table(gap_table(summaries)))
+    return ExitCode.PASS
+
+
 def cmd_validate_deployment(args) -> int:
     """Installer post-deploy gate (gap-6): a profile, a time budget, JUnit XML, an exit code."""
     import time
@@ -311,6 +331,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --history: compare with the last N runs (default "
                              f"{run_exports.DEFAULT_LAST})")
     report.set_defaults(func=cmd_report)
+
+    analyze = sub.add_parser("analyze", help="rebuild summary.json, junit.xml and the report "
+                             "from a run's events.jsonl alone")
+    analyze.add_argument("result_dirs", nargs="+", metavar="RESULT_DIR",
+                         help="a scenario's results (holding events.jsonl), a run's, or a "
+                              "whole tree")
+    analyze.add_argument("-o", "--output", help="HTML file to write (default: RESULT_DIR/"
+                         "report.html for one directory, else ./report.html)")
+    analyze.add_argument("--no-report", action="store_true", help="only the summaries")
+    analyze.set_defaults(func=cmd_analyze)
 
     validate = sub.add_parser("validate", help="check scenario files without touching anything")
     validate.add_argument("files", nargs="*", metavar="FILE")

@@ -38,12 +38,6 @@ def _xml_safe(value: Any) -> Any:
     return value
 
 
-def write_results(result_dir: Path, summary: dict[str, Any]) -> None:
-    summary = mask(summary)
-    (result_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    junit_suite([summary]).write(str(result_dir / "junit.xml"), pretty=True)
-
-
 def _headline(summary: dict[str, Any]) -> tuple[str | None, float | None]:
     """Worst recovery among gated monitors, as text and seconds, for tables and JUnit."""
     worst: tuple[str | None, float | None] = (None, None)

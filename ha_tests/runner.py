@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ha_tests import __version__
+from ha_tests.analysis import analyze
 from ha_tests.attackers.base import Attacker
 from ha_tests.context import RunContext
 from ha_tests.errors import (
@@ -32,15 +33,12 @@ from ha_tests.errors import (
 from ha_tests.events import EventLog
 from ha_tests.inventory import Inventory, Node
 from ha_tests.ledger import Ledger
-from ha_tests.masking import mask
-from ha_tests.metrics import compute_monitor_metrics
 from ha_tests.monitors.base import Monitor
 from ha_tests.operations.steps import OperationSteps
 from ha_tests.progress import Progress
 from ha_tests.sampling import SamplingLoop
 from ha_tests.scenario import PluginUse, Scenario
 from ha_tests.targets import resolve_targets
-from ha_tests.verdict import judge_monitor
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +122,6 @@ class ScenarioRunner:
         self.injected: list[Attacker] = []
         #: every attacker that ever injected: all get the final heal
         self.ever_injected: list[Attacker] = []
-        self.rollback_report: list[dict[str, Any]] = []
-        self.iterations: list[dict[str, Any]] = []
         self.targets: dict[str, list[str]] = {}
         self.skip_reason: str | None = None
         self.ledger = Ledger()
@@ -208,20 +204,15 @@ class ScenarioRunner:
         loops = [SamplingLoop(monitor, use.spec.interval, events, index,  # type: ignore
                               use.spec.max_in_flight)  # type: ignore[attr-defined]
                  for use, monitor in self.monitors]
-        record: dict[str, Any] = {"iteration": index}
-        self.iterations.append(record)
         try:
             for loop in loops:
                 loop.start()
-            baseline_start = time.monotonic()
-            record["baseline_start"] = baseline_start
             events.emit("phase", phase="baseline", iteration=index, duration=timing.baseline)
             self.progress.phase("baseline", f"{timing.baseline:g} s of normal service")
             self._wait(timing.baseline, loops)
             operations.run_at("before-inject", index)
 
             t0 = time.monotonic()
-            record["t0"] = t0
             events.emit("phase", phase="inject", iteration=index, mono=t0)
             events.sync()
             for attacker in self.attackers:
@@ -242,10 +233,10 @@ class ScenarioRunner:
                 self.progress.phase("hold", f"fault held for {timing.fault_duration:g} s")
                 self._wait(timing.fault_duration, loops)
 
-            record["rollback_at"] = time.monotonic()
+            events.emit("phase", phase="rollback", iteration=index)
             self._rollback(self.injected, events, guard)
             self.injected = []
-            rolled_back = record["rollback_at"]
+            rolled_back = events.emit("phase", phase="rolled-back", iteration=index)["mono"]
             operations.run_at("after-rollback", index)
 
             self.progress.phase("observe", "until every monitor recovers "
@@ -270,10 +261,11 @@ class ScenarioRunner:
                 time.sleep(0.1)
             operations.run_at("after-observe", index)
         finally:
-            for loop in loops:
+            for (use, _monitor), loop in zip(self.monitors, loops, strict=True):
                 loop.stop()
-            record["window_end"] = time.monotonic()
-            record["loops"] = loops
+                events.emit("monitor-stopped", monitor=use.name, iteration=index,
+                            missed=loop.missed)
+            events.emit("phase", phase="window-end", iteration=index)
             guard.rolling_back = True  # Ctrl-C now waits for the undo
             try:
                 operations.undo(index)
@@ -314,7 +306,6 @@ class ScenarioRunner:
                 events.emit("attack", attacker=attacker.name,
                             action="healed" if final else "rolled-back", ok=entry["ok"],
                             error=entry.get("error"), detail=entry.get("detail"))
-                self.rollback_report.append(entry)
                 if final and entry["ok"]:
                     self.ledger.clear(self._ledger_paths.pop(id(attacker)))
         finally:
@@ -352,7 +343,15 @@ class ScenarioRunner:
         self._target_nodes: dict[str, list[Node]] = {}
         events.emit("run-start", scenario=self.scenario.name, gap=self.scenario.gap,
                     file=self.scenario.file, inventory=self.inventory.name, seed=self.seed,
-                    version=__version__, wall_iso=dt.datetime.now(dt.UTC).isoformat())
+                    version=__version__, wall_iso=dt.datetime.now(dt.UTC).isoformat(),
+                    description=self.scenario.model.description,
+                    tags=self.scenario.model.tags,
+                    timing=self.scenario.model.timing.model_dump(mode="json"),
+                    monitors=[{"name": use.name, "type": use.type,
+                               "gate": use.spec.gate,  # type: ignore[attr-defined]
+                               "sla": self.scenario.sla_for(use),
+                               "interval": use.spec.interval}  # type: ignore[attr-defined]
+                              for use in self.scenario.monitors])
         if self.locks is not None:
             events.emit("locks", held=self.locks)
         self.progress.start(self.scenario)
@@ -383,6 +382,9 @@ class ScenarioRunner:
                     self.targets = {k: [n.name for n in v] for k, v in self._target_nodes.items()}
                     events.emit("targets", targets=self.targets, seed=self.seed)
                     self._build(ctx, self._target_nodes)
+                    events.emit("attackers", attackers=[
+                        {"name": a.name, "type": type(a).__name__,
+                         "nodes": [n.name for n in a.nodes]} for a in self.attackers])
                     self._preflight(ctx, events)
                     for index in range(self.scenario.model.repeat):
                         self._iteration(index, ctx, events, guard)
@@ -416,71 +418,11 @@ class ScenarioRunner:
             events.emit("error", status=status, message=error)
             if status not in ("interrupted",):
                 self.progress.note(error)
-        summary = mask(self._summarize(status, error))  # every door reads it masked
-        events.emit("run-end", status=summary["status"])
+        events.emit("run-end", status=status, error=error, skip_reason=self.skip_reason)
         events.close()
-        from ha_tests.results import write_results
-
-        write_results(self.result_dir, summary)
+        summary = analyze(self.result_dir)  # the history is the truth: summary from it alone
         self.progress.finish(summary)
         return RunOutcome(summary["status"], self.result_dir, summary)
-
-    # -- verdict ----------------------------------------------------------------------------
-    def _summarize(self, status: str, error: str | None) -> dict[str, Any]:
-        timing = self.scenario.model.timing
-        monitors_out: dict[str, Any] = {}
-        broken: list[str] = []
-        for index, record in enumerate(self.iterations):
-            loops = record.get("loops") or []
-            if "t0" not in record:
-                continue
-            for (use, _monitor), loop in zip(self.monitors, loops, strict=True):
-                metrics = compute_monitor_metrics(
-                    loop.snapshot(), t0=record["t0"], window_end=record["window_end"],
-                    baseline_start=record["baseline_start"],
-                    rollback_at=record.get("rollback_at"),
-                    recovered_after=timing.recovered_after,
-                    interval=use.spec.interval)  # type: ignore[attr-defined]
-                limits = self.scenario.sla_for(use)
-                gate = use.spec.gate  # type: ignore[attr-defined]
-                verdicts = judge_monitor(metrics, limits) if gate else []
-                entry = monitors_out.setdefault(use.name, {"type": use.type, "gate": gate,
-                                                           "sla": limits, "iterations": []})
-                entry["iterations"].append({"iteration": index, "metrics": metrics.to_dict(),
-                                            "verdicts": verdicts, "missed_ticks": loop.missed,
-                                            "failures": dict(loop.failures.most_common())})
-                for verdict in verdicts:
-                    if not verdict["pass"]:
-                        broken.append(f"{use.name}: {verdict['message']}")
-        if self.operations is not None:
-            broken += self.operations.failures()
-        last_word = {r["attacker"]: r for r in self.rollback_report}  # the final heal decides
-        if any(not r["ok"] for r in last_word.values()):
-            status = "rollback-failed"
-        elif status == "pass" and (broken or error):
-            status = "fail"
-        return {
-            "scenario": self.scenario.name,
-            "description": self.scenario.model.description,
-            "gap": self.scenario.gap,
-            "tags": self.scenario.model.tags,
-            "file": self.scenario.file,
-            "status": status,
-            "error": error,
-            "skip_reason": self.skip_reason,
-            "sla_failures": broken,
-            "inventory": self.inventory.name,
-            "targets": self.targets,
-            "seed": self.seed,
-            "attackers": [{"name": a.name, "type": type(a).__name__,
-                           "nodes": [n.name for n in a.nodes]} for a in self.attackers],
-            "rollback": self.rollback_report,
-            "monitors": monitors_out,
-            "operations": self.operations.records if self.operations is not None else [],
-            "timing": self.scenario.model.timing.model_dump(),
-            "versions": {"ha-tests": __version__},
-            "finished": dt.datetime.now(dt.UTC).isoformat(),
-        }
 
 
 def _probe_once(monitor: Monitor) -> tuple[bool, dict]:

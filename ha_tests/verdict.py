@@ -50,3 +50,20 @@ def judge_monitor(metrics: Any, limits: dict[str, float]) -> list[dict[str, Any]
         add("max_errors", metrics.error_count <= limits["max_errors"], metrics.error_count,
             f"{metrics.error_count} failed samples vs limit {int(limits['max_errors'])}")
     return verdicts
+
+
+def operation_failures(records: list[dict[str, Any]]) -> list[str]:
+    """What fails the run: a gating operation or check that did not pass, a failed undo."""
+    found = []
+    several = len({r["iteration"] for r in records}) > 1
+    for record in records:
+        label = f"operation {record['operation']}"
+        if several:
+            label += f" (iteration {record['iteration']})"
+        if not record["ok"] and record["gate"]:
+            found.append(f"{label}: {record.get('error', 'failed')}")
+        undo = record.get("undo")
+        # after a failed operation there may be nothing to undo: only its own failure counts
+        if undo is not None and not undo["ok"] and record["ok"]:
+            found.append(f"{label}: undo failed: {undo.get('error', '')}")
+    return found

@@ -6,9 +6,11 @@ Name and range come from ``HA_TESTS_TEST_LAB_NAME`` / ``HA_TESTS_TEST_LAB_CIDR``
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
+from history_check import differences, finished_runs
 from lab_session import session_lab
 from lab_settings import LAB_CIDR, LAB_NAME
 
@@ -42,3 +44,15 @@ def lab():
         pytest.skip(reason)
     with session_lab(LAB_NAME, LAB_CIDR) as the_lab:
         yield the_lab
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_run_is_rebuilt_from_its_history(tmp_path_factory):
+    """At the session's end, each run the tests made (lab and local) is analysed again from
+    its events.jsonl alone and must give the summary.json it wrote (docs/contracts.rst)."""
+    yield
+    root = tmp_path_factory.getbasetemp()
+    wrong = {str(d.relative_to(root)): diff for d in finished_runs(root)
+             if (diff := differences(d))}
+    assert not wrong, "summary.json is not what its history gives: " + json.dumps(
+        wrong, indent=1)[:4000]

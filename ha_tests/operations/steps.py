@@ -99,8 +99,7 @@ class OperationSteps:
         path = self._ledger_paths.get((use.name, iteration))
         if path is not None and self.ledger is not None:
             self.ledger.update_state(path, {"variables": dict(self.variables)})
-        self.events.emit("operation", **{k: v for k, v in record.items() if k != "output"},
-                         output=record["output"][-500:])
+        self.events.emit("operation", **record)  # whole: the summary is rebuilt from it
         verdict = "ok" if record["ok"] else f"FAILED: {record.get('error', '')}"
         self.progress.note(f"{use.name}: {verdict} ({took:.1f} s)")
 
@@ -127,21 +126,6 @@ class OperationSteps:
                              **entry)
             if not result.ok:
                 self.progress.note(f"{use.name}: undo FAILED: {entry.get('error', '')}")
-
-    def failures(self) -> list[str]:
-        """What fails the run: a gating operation or check that did not pass, a failed undo."""
-        found = []
-        for record in self.records:
-            label = f"operation {record['operation']}"
-            if len({r['iteration'] for r in self.records}) > 1:
-                label += f" (iteration {record['iteration']})"
-            if not record["ok"] and record["gate"]:
-                found.append(f"{label}: {record.get('error', 'failed')}")
-            undo = record.get("undo")
-            # after a failed operation there may be nothing to undo: only its own failure counts
-            if undo is not None and not undo["ok"] and record["ok"]:
-                found.append(f"{label}: undo failed: {undo.get('error', '')}")
-        return found
 
 
 def _guarded(call) -> OperationResult | None:

@@ -69,7 +69,8 @@ class _ScenarioState:
             self.phase, self.injected = "finished", False
 
 
-PHASES = ["starting", "baseline", "inject", "observe", "iteration-end", "finished"]
+PHASES = ["starting", "baseline", "inject", "rollback", "rolled-back", "observe", "window-end",
+          "iteration-end", "finished"]
 
 
 class LiveRunCollector(Collector):

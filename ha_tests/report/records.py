@@ -11,6 +11,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from ha_tests.analysis import iteration_boundaries
 from ha_tests.errors import InputError, Problem
 from ha_tests.events import read_events
 from ha_tests.results import load_summary
@@ -23,8 +24,8 @@ class IterationView:
     index: int
     t0: float  # monotonic time of injection
     wall_t0: float | None
-    fault_end: float | None  # seconds after t0 when the rollback was verified
-    window_end: float | None  # seconds after t0 when the observation ended
+    fault_end: float | None  # seconds after t0 when every fault was rolled back and verified
+    window_end: float | None  # seconds after t0 when the metrics' fault window ended
     samples: dict[str, list[dict[str, Any]]]  # monitor -> samples with start/end relative t0
     attacks: list[dict[str, Any]]  # attack events with "t" relative t0
 
@@ -48,13 +49,20 @@ class RunRecord:
         its injection to the next one (the final heal belongs to the last iteration);
         samples carry their iteration, baseline samples included (at negative times)."""
         injects = [e for e in self.events if e["kind"] == "phase" and e.get("phase") == "inject"]
+        bounds = {b.iteration: b for b in iteration_boundaries(self.events)}
         views = []
         for position, inject in enumerate(injects):
             index, t0 = inject.get("iteration", 0), inject["mono"]
             until = injects[position + 1]["mono"] if position + 1 < len(injects) else float("inf")
             samples: dict[str, list[dict[str, Any]]] = {}
             attacks: list[dict[str, Any]] = []
-            fault_end = window_end = None
+            # the instants the metrics use (ha_tests.analysis); older histories lack them
+            own = bounds.get(index)
+            fault_end = None if own is None or own.rollback_done is None \
+                else own.rollback_done - t0
+            window_end = None if own is None or own.window_end is None \
+                else own.window_end - t0
+            old_history = own is None or own.window_end is None
             for event in self.events:
                 kind = event["kind"]
                 if kind == "sample" and event.get("iteration", 0) == index:
@@ -64,9 +72,10 @@ class RunRecord:
                         "latency": event.get("latency")})
                 elif kind == "attack" and t0 <= event["mono"] < until:
                     attacks.append({**event, "t": event["mono"] - t0})
-                    if event.get("action") == "rolled-back" and fault_end is None:
+                    if old_history and event.get("action") == "rolled-back" \
+                            and fault_end is None:
                         fault_end = event["mono"] - t0
-                elif kind == "phase" and event.get("phase") == "iteration-end" \
+                elif old_history and kind == "phase" and event.get("phase") == "iteration-end" \
                         and event.get("iteration", 0) == index:
                     window_end = event["mono"] - t0
             views.append(IterationView(index, t0, inject.get("wall"), fault_end, window_end,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ha_tests.analysis import iteration_boundaries
 from ha_tests.events import read_events
 from ha_tests.report import build_report
 from ha_tests.report.history import compare, format_changes
@@ -61,10 +62,18 @@ def test_timeline_draws_the_outages_and_markers_summary_json_gives(one_run):
     assert sla_line.x0 == 20
     faults = shapes(figure, "fault")
     assert len(faults) == 2  # shaded on both monitors' rows
-    rolled_back = [e for e in read_events(one_run.result_dir / "events.jsonl")
-                   if e.get("action") == "rolled-back"][0]
-    assert all(f.x0 == 0 and f.x1 == pytest.approx(rolled_back["mono"] - view.t0)
-               for f in faults)
+    # the band and the numbers share their boundaries: the fault ends where recovery after
+    # rollback starts counting (every fault rolled back and verified), and the window the
+    # metrics measure is the one drawn
+    events = read_events(one_run.result_dir / "events.jsonl")
+    rolled_back = [e for e in events if e.get("action") == "rolled-back"][0]
+    [bounds] = iteration_boundaries(events)
+    fault_end = bounds.rollback_done - view.t0
+    assert fault_end >= rolled_back["mono"] - view.t0
+    assert all(f.x0 == 0 and f.x1 == pytest.approx(fault_end, abs=1e-9) for f in faults)
+    assert metrics["recovery_after_rollback"]["hi"] == pytest.approx(
+        max(0.0, metrics["recovery_time"]["hi"] - fault_end), abs=1e-9)
+    assert view.window_end == pytest.approx(metrics["window"], abs=1e-9)
     # every sample of the stream is drawn, each in its status's trace
     samples = [e for e in read_events(one_run.result_dir / "events.jsonl")
                if e["kind"] == "sample" and e["monitor"] == "web"]

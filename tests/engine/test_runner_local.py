@@ -64,8 +64,8 @@ def test_phases_run_in_order_and_every_sample_is_on_disk(inventory, scenario_fil
               if e["kind"] in ("run-start", "targets", "steady-state", "phase", "attack",
                                "run-end")]
     order = ["run-start", "targets", "before", "baseline", "inject", "inject-start", "injected",
-             "rollback-start", "rolled-back", "observe", "iteration-end", "after", "heal-start",
-             "healed", "run-end"]
+             "rollback", "rollback-start", "rolled-back", "observe", "window-end",
+             "iteration-end", "after", "heal-start", "healed", "run-end"]
     compact = [p for i, p in enumerate(phases) if i == 0 or p != phases[i - 1]]
     assert compact == order
     samples = [e for e in events if e["kind"] == "sample"]

@@ -11,13 +11,14 @@ import secrets
 
 import pytest
 
+from ha_tests.analysis import write_summary
 from ha_tests.bmc import BmcError, connect
 from ha_tests.errors import InputError
 from ha_tests.events import EventLog
 from ha_tests.inventory import Inventory
 from ha_tests.masking import MASK, MASKER, Masker, inventory_secrets, remember_inventory
 from ha_tests.progress import Progress
-from ha_tests.results import format_table, junit_suite, write_csv, write_results
+from ha_tests.results import format_table, junit_suite, write_csv
 from ha_tests.validation import validate
 from ha_tests.yamlsource import load_text
 
@@ -67,7 +68,7 @@ def test_events_are_masked_as_objects_so_no_escaping_hides_a_secret(tmp_path):
 def test_summary_junit_csv_and_tables_are_masked(tmp_path):
     value = unique("summary-pässwörd")
     MASKER.add(value)
-    write_results(tmp_path, summary_with(value))
+    write_summary(tmp_path, summary_with(value))
     junit_suite([summary_with(value)]).write(str(tmp_path / "all.xml"))
     write_csv(tmp_path / "table.csv", [[value, "x"]], ["scenario", "gap"])
     for path in tmp_path.iterdir():

@@ -9,6 +9,7 @@ from ha_tests.operations.base import Operation, OperationError, OperationResult,
 from ha_tests.operations.steps import OperationSteps, read_output
 from ha_tests.progress import Progress
 from ha_tests.scenario import Expect, parse_scenario
+from ha_tests.verdict import operation_failures
 from ha_tests.yamlsource import load_text
 
 BASE = """\
@@ -137,7 +138,7 @@ def test_a_raising_operation_is_a_failure_and_everything_that_ran_is_undone_newe
     assert "RuntimeError: boom" in steps.records[1]["error"]
     steps.undo(0)
     assert Recorder.undone == ["third", "second", "first"]
-    failures = steps.failures()
+    failures = operation_failures(steps.records)
     assert len(failures) == 2 and failures[0].startswith("operation second: RuntimeError")
 
 

@@ -1,0 +1,88 @@
+"""The history is the truth: a real run's summary comes back from its events.jsonl alone.
+
+The runner writes the history and analyses it; ``ha-tests analyze`` does the same later on a
+copy holding nothing but events.jsonl, and must give the same file, byte for byte.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from ha_tests.analysis import analyze, iteration_boundaries, summarize
+from ha_tests.cli import main
+from ha_tests.errors import ExitCode, InputError
+from ha_tests.events import read_events
+from ha_tests.runner import ScenarioRunner
+from ha_tests.scenario import load_scenario
+
+
+def test_a_run_rebuilt_from_its_events_alone_gives_the_same_summary_and_report(
+        web, inventory, scenario_file, tmp_path, capsys):
+    outcome = ScenarioRunner(load_scenario(scenario_file(sla="max_outage: 30")), inventory,
+                             tmp_path / "results", seed=3).run()
+    assert outcome.status == "pass", (outcome.summary["error"], outcome.summary["rollback"])
+    written = (outcome.result_dir / "summary.json").read_bytes()
+    copy = tmp_path / "copy" / outcome.result_dir.name
+    copy.mkdir(parents=True)
+    shutil.copy(outcome.result_dir / "events.jsonl", copy)
+
+    assert main(["analyze", str(copy)]) == 0
+    assert (copy / "summary.json").read_bytes() == written
+    assert (copy / "junit.xml").read_text() == (outcome.result_dir / "junit.xml").read_text()
+    assert "kill-web" in (copy / "report.html").read_text()
+    assert "kill-web" in capsys.readouterr().out  # the gap-area table
+
+    (outcome.result_dir / "summary.json").unlink()
+    analyze(outcome.result_dir)
+    assert (outcome.result_dir / "summary.json").read_bytes() == written
+
+
+def test_every_boundary_of_an_iteration_is_an_event_in_order(web, inventory, scenario_file,
+                                                             tmp_path):
+    outcome = ScenarioRunner(load_scenario(scenario_file()), inventory,
+                             tmp_path / "results").run()
+    [bounds] = iteration_boundaries(read_events(outcome.result_dir / "events.jsonl"))
+    assert bounds.baseline_start < bounds.t0 < bounds.rollback_start < bounds.rollback_done \
+        < bounds.window_end
+
+
+def history(*, rolled_back: float, window_end: float) -> list[dict]:
+    """A run's events: down from 10.1 to 10.9, rollback from 10.5 to ``rolled_back``."""
+    events = [{"kind": "run-start", "mono": 0.0, "wall": 1.0e9, "scenario": "s",
+               "gap": "classic", "timing": {"recovered_after": 2},
+               "monitors": [{"name": "m", "type": "tcp", "gate": True, "sla": {},
+                             "interval": 0.1}]},
+              {"kind": "phase", "phase": "baseline", "iteration": 0, "mono": 9.0},
+              {"kind": "phase", "phase": "inject", "iteration": 0, "mono": 10.0},
+              {"kind": "phase", "phase": "rollback", "iteration": 0, "mono": 10.5},
+              {"kind": "phase", "phase": "rolled-back", "iteration": 0, "mono": rolled_back},
+              {"kind": "phase", "phase": "window-end", "iteration": 0, "mono": window_end},
+              {"kind": "phase", "phase": "iteration-end", "iteration": 0, "mono": 30.0},
+              {"kind": "run-end", "mono": 31.0, "wall": 1.0e9 + 31, "status": "pass"}]
+    samples = [(9.0 + 0.1 * k, 9.05 + 0.1 * k) for k in range(60)]
+    events[6:6] = [{"kind": "sample", "monitor": "m", "iteration": 0, "start": start,
+                    "end": end, "ok": not 10.1 <= start < 10.9,
+                    "status": "ok" if not 10.1 <= start < 10.9 else "fail", "mono": end}
+                   for start, end in samples]
+    return events
+
+
+def test_recovery_after_rollback_counts_from_rollback_done_and_the_window_ends_at_its_event():
+    [metrics] = [i["metrics"] for i in
+                 summarize(history(rolled_back=10.7, window_end=14.0))["monitors"]["m"]
+                 ["iterations"]]
+    # the outage ended between the last failed probe's start (10.8) and the next good end
+    assert metrics["recovery_time"]["lo"] == pytest.approx(0.8)
+    assert metrics["recovery_after_rollback"]["lo"] == pytest.approx(0.1)  # 10.8 - 10.7
+    assert metrics["window"] == pytest.approx(4.0)  # not up to iteration-end (30.0)
+
+
+def test_analyze_names_the_directory_that_holds_no_history(tmp_path, capsys):
+    with pytest.raises(InputError, match="no events.jsonl") as error:
+        analyze(tmp_path)
+    assert str(tmp_path) in str(error.value)
+    assert main(["analyze", str(tmp_path)]) == ExitCode.BAD_INPUT
+    said = capsys.readouterr().err
+    assert str(tmp_path) in said and "no run history here" in said and "ha-tests run" in said
