@@ -22,6 +22,7 @@ from ha_tests.masking import mask
 from ha_tests.metrics import Sample, compute_monitor_metrics
 from ha_tests.results import junit_suite
 from ha_tests.sampling import failure_reason
+from ha_tests.summary import RunSummary
 from ha_tests.verdict import judge_monitor, operation_failures
 
 #: the phase events that bound an iteration, in the order the runner emits them
@@ -119,7 +120,7 @@ def _rollbacks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return entries
 
 
-def summarize(events: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize(events: list[dict[str, Any]]) -> RunSummary:
     """The summary of a run from its history alone (masked, as every door reads it)."""
     start, end = _one(events, "run-start"), _one(events, "run-end")
     if not start:
@@ -151,7 +152,7 @@ def summarize(events: list[dict[str, Any]]) -> dict[str, Any]:
     elif status == "pass" and (broken or error):
         status = "fail"
     finished = end.get("wall")
-    return mask({
+    return RunSummary.model_validate(mask({
         "scenario": start["scenario"],
         "description": start.get("description"),
         "gap": start["gap"],
@@ -172,10 +173,10 @@ def summarize(events: list[dict[str, Any]]) -> dict[str, Any]:
         "versions": {"ha-tests": start.get("version")},
         "finished": None if finished is None else
         dt.datetime.fromtimestamp(finished, dt.UTC).isoformat(),
-    })
+    }))
 
 
-def analyze(result_dir: Path) -> dict[str, Any]:
+def analyze(result_dir: Path) -> RunSummary:
     """Rebuild summary.json and junit.xml of ``result_dir`` from its events.jsonl."""
     result_dir = Path(result_dir)
     path = result_dir / "events.jsonl"
@@ -192,10 +193,12 @@ def analyze(result_dir: Path) -> dict[str, Any]:
     return summary
 
 
-def write_summary(result_dir: Path, summary: dict[str, Any]) -> None:
-    """summary.json and junit.xml, masked: the one place either is written."""
-    summary = mask(summary)
-    (result_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+def write_summary(result_dir: Path, summary: RunSummary | dict[str, Any]) -> None:
+    """summary.json and junit.xml, masked and through the model: the one place either is
+    written."""
+    data = summary.to_json() if isinstance(summary, RunSummary) else summary
+    summary = RunSummary.of(mask(data))
+    (result_dir / "summary.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n")
     junit_suite([summary]).write(str(result_dir / "junit.xml"), pretty=True)
 
 

@@ -12,6 +12,7 @@ import time
 from typing import Any, TextIO
 
 from ha_tests.masking import mask_text
+from ha_tests.summary import RunSummary
 
 SYMBOL = {"ok": "+", "fail": "x", "timeout": "T", "error": "!", "…": "."}
 
@@ -72,6 +73,6 @@ class Progress:
         else:
             self._write(text)
 
-    def finish(self, summary: dict) -> None:
-        self._write(f"{self._stamp()} {'result':<10} {summary['status'].upper()}"
-                    + (f" — {summary['sla_failures'][0]}" if summary.get("sla_failures") else ""))
+    def finish(self, summary: RunSummary) -> None:
+        self._write(f"{self._stamp()} {'result':<10} {str(summary.status).upper()}"
+                    + (f" — {summary.sla_failures[0]}" if summary.sla_failures else ""))

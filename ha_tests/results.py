@@ -8,15 +8,14 @@ control characters that XML 1.0 cannot carry, even escaped.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
-from ha_tests.errors import InputError, Problem
 from ha_tests.masking import mask, mask_text
+from ha_tests.summary import Interval, RunSummary, Status, load_run_summary
 
 #: what XML 1.0 cannot hold at all: C0 controls but tab, LF and CR; lone surrogates; U+FFFE/F
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -38,108 +37,86 @@ def _xml_safe(value: Any) -> Any:
     return value
 
 
-def _headline(summary: dict[str, Any]) -> tuple[str | None, float | None]:
+Summary = RunSummary | dict[str, Any]
+
+
+def _headline(summary: RunSummary) -> tuple[str | None, float | None]:
     """Worst recovery among gated monitors, as text and seconds, for tables and JUnit."""
-    worst: tuple[str | None, float | None] = (None, None)
-    for monitor in summary.get("monitors", {}).values():
-        if not monitor.get("gate"):
-            continue
-        for iteration in monitor["iterations"]:
-            recovery = iteration["metrics"].get("recovery_time")
-            if recovery and (worst[1] is None or recovery["hi"] > worst[1]):
-                worst = (_bounded_text(recovery), recovery["hi"])
-    return worst
+    worst = summary.worst("recovery_time")
+    return (None, None) if worst is None else (worst.text(), worst.hi)
 
 
-def _bounded_text(bounded: dict[str, float] | None) -> str:
-    if not bounded:
-        return "-"
-    return f"{bounded['value']:.2f} s ± {bounded['error']:.2f}"
+def _bounded_text(bounded: Interval | None) -> str:
+    return "-" if bounded is None else bounded.text()
 
 
-def junit_case(summary: dict[str, Any]) -> TestCase:
-    case = TestCase(summary["scenario"], classname=f"ha_tests.{summary['gap']}")
-    status = summary["status"]
-    if status == "fail":
-        failures = summary.get("sla_failures") or [summary.get("error") or "SLA failed"]
+def junit_case(summary: Summary) -> TestCase:
+    run = RunSummary.of(summary)
+    case = TestCase(run.scenario, classname=f"ha_tests.{run.gap}")
+    status = run.status
+    if status is Status.FAIL:
+        failures = run.sla_failures or [run.error or "SLA failed"]
         case.result = [Failure("; ".join(failures)[:2000], type_="SLA")]
-    elif status == "skipped":
-        case.result = [Skipped(summary.get("skip_reason") or "skipped")]
-    elif status != "pass":
-        case.result = [Error(f"{status}: {summary.get('error') or ''}"[:2000], type_=status)]
-    lines = [f"gap area: {summary['gap']}", f"status: {status}"]
-    for name, monitor in summary.get("monitors", {}).items():
-        for iteration in monitor["iterations"]:
-            metrics = iteration["metrics"]
-            lines.append(f"{name}[{iteration['iteration']}]: outage "
-                         f"{_bounded_text(metrics.get('longest_outage'))}, recovery "
-                         f"{_bounded_text(metrics.get('recovery_time'))}")
+    elif status is Status.SKIPPED:
+        case.result = [Skipped(run.skip_reason or "skipped")]
+    elif status is not Status.PASS:
+        case.result = [Error(f"{status}: {run.error or ''}"[:2000], type_=str(status))]
+    lines = [f"gap area: {run.gap}", f"status: {status}"]
+    for name, monitor in run.monitors.items():
+        for iteration in monitor.iterations:
+            metrics = iteration.metrics
+            lines.append(f"{name}[{iteration.iteration}]: outage "
+                         f"{_bounded_text(metrics.longest_outage)}, recovery "
+                         f"{_bounded_text(metrics.recovery_time)}")
     case.system_out = "\n".join(lines)
     return case
 
 
-def junit_suite(summaries: list[dict[str, Any]], name: str = "ha-tests") -> JUnitXml:
+def _masked(summary: Summary) -> RunSummary:
+    data = summary.to_json() if isinstance(summary, RunSummary) else summary
+    return RunSummary.of(_xml_safe(mask(data)))
+
+
+def junit_suite(summaries: list[Summary], name: str = "ha-tests") -> JUnitXml:
     """Masked and XML-safe, whatever the summaries hold."""
     suite = TestSuite(xml_text(mask_text(name)))
     for summary in summaries:
-        suite.add_testcase(junit_case(_xml_safe(mask(summary))))
+        suite.add_testcase(junit_case(_masked(summary)))
     xml = JUnitXml()
     xml.add_testsuite(suite)
     return xml
 
 
-def load_summary(result_dir: Path) -> dict[str, Any]:
-    path = Path(result_dir) / "summary.json"
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(Problem(str(path), None, None, "", "no summary.json here",
-                                 "pass a directory written by 'ha-tests run'")) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(Problem(str(path), exc.lineno, exc.colno, "", "summary.json is not "
-                                 "valid JSON (an interrupted write?)")) from None
+def load_summary(result_dir: Path) -> RunSummary:
+    """A results directory's summary.json, typed (ha_tests.summary)."""
+    return load_run_summary(result_dir)
 
 
-def summary_rows(summaries: list[dict[str, Any]]) -> list[list[str]]:
+def summary_rows(summaries: list[Summary]) -> list[list[str]]:
     rows = []
-    for summary in summaries:
-        outage, detection = "-", "-"
-        worst_outage = None
-        for monitor in summary.get("monitors", {}).values():
-            if not monitor.get("gate"):
-                continue
-            for iteration in monitor["iterations"]:
-                metrics = iteration["metrics"]
-                longest = metrics.get("longest_outage")
-                if longest and (worst_outage is None or longest["hi"] > worst_outage["hi"]):
-                    worst_outage = longest
-                    detection = _bounded_text(metrics.get("detection_time"))
-        if worst_outage:
-            outage = _bounded_text(worst_outage)
-        recovery, _ = _headline(summary)
-        rows.append([summary["scenario"], summary["gap"],
-                     ",".join(sorted({n for v in summary.get("targets", {}).values()
-                                      for n in v})) or "-",
-                     outage, detection, recovery or "-", _availability_text(summary),
-                     summary["status"].upper()])
+    for run in map(RunSummary.of, summaries):
+        detection = "-"
+        worst_outage = run.worst("longest_outage")
+        for _, _, iteration in run.gated():
+            if iteration.metrics.longest_outage is worst_outage:
+                detection = _bounded_text(iteration.metrics.detection_time)
+        recovery, _ = _headline(run)
+        rows.append([run.scenario, run.gap,
+                     ",".join(sorted({n for v in run.targets.values() for n in v})) or "-",
+                     _bounded_text(worst_outage), detection, recovery or "-",
+                     _availability_text(run), str(run.status).upper()])
     return rows
 
 
-def worst_availability(summary: dict[str, Any]) -> dict[str, Any] | None:
+def worst_availability(summary: Summary) -> dict[str, Any] | None:
     """The lowest availability (by its lower bound) among gated monitors' iterations."""
-    worst = None
-    for monitor in summary.get("monitors", {}).values():
-        if not monitor.get("gate"):
-            continue
-        for iteration in monitor["iterations"]:
-            value = iteration["metrics"].get("availability")
-            if value and value.get("lo") is not None and (worst is None
-                                                          or value["lo"] < worst["lo"]):
-                worst = value
-    return worst
+    found = [a for _, _, i in RunSummary.of(summary).gated()
+             if (a := i.metrics.availability) is not None and a.lo is not None]
+    worst = min(found, key=lambda a: a.lo or 0.0, default=None)
+    return None if worst is None else worst.model_dump()
 
 
-def _availability_text(summary: dict[str, Any]) -> str:
+def _availability_text(summary: RunSummary) -> str:
     worst = worst_availability(summary)
     if not worst:
         return "-"
@@ -151,12 +128,13 @@ TABLE_HEADER = ["scenario", "gap", "target", "outage", "detection", "recovery", 
 GAP_ORDER = ["gap-1", "gap-2", "gap-3", "gap-4", "gap-5", "gap-6", "classic"]
 
 
-def gap_table(summaries: list[dict[str, Any]]) -> list[list[str]]:
+def gap_table(summaries: list[Summary]) -> list[list[str]]:
     """Rows grouped by gap area, the worst recovery first within each, so it stands out."""
     keyed = []
-    for summary, row in zip(summaries, summary_rows(summaries), strict=True):
-        _, worst = _headline(summary)
-        gap = summary["gap"]
+    runs = [RunSummary.of(s) for s in summaries]
+    for run, row in zip(runs, summary_rows(runs), strict=True):
+        _, worst = _headline(run)
+        gap = run.gap
         keyed.append(((GAP_ORDER.index(gap) if gap in GAP_ORDER else 99,
                        -(worst if worst is not None else -1.0)), row))
     return [row for _, row in sorted(keyed, key=lambda item: item[0])]
@@ -180,43 +158,42 @@ def format_table(rows: list[list[str]], header: list[str] = TABLE_HEADER) -> str
     return "\n".join(line.rstrip() for line in lines)
 
 
-def format_summary(summary: dict[str, Any]) -> str:
+def format_summary(summary: Summary) -> str:
     """`ha-tests show`: the scenario, then a row per monitor and iteration."""
-    summary = mask(summary)
-    out = [f"{summary['scenario']} ({summary['gap']}): {summary['status'].upper()}"]
-    if summary.get("error"):
-        out.append(f"  error: {summary['error']}")
-    if summary.get("skip_reason"):
-        out.append(f"  skipped: {summary['skip_reason']}")
-    if summary.get("targets"):
+    data = summary.to_json() if isinstance(summary, RunSummary) else summary
+    run = RunSummary.of(mask(data))
+    out = [f"{run.scenario} ({run.gap}): {str(run.status).upper()}"]
+    if run.error:
+        out.append(f"  error: {run.error}")
+    if run.skip_reason:
+        out.append(f"  skipped: {run.skip_reason}")
+    if run.targets:
         out.append("  targets: " + "; ".join(f"{k}={','.join(v)}"
-                                              for k, v in summary["targets"].items()))
+                                              for k, v in run.targets.items()))
     header = ["monitor", "iter", "outages", "longest outage", "detection", "recovery",
               "availability", "errors", "sla"]
     rows = []
-    for name, monitor in summary.get("monitors", {}).items():
-        for iteration in monitor["iterations"]:
-            m = iteration["metrics"]
-            avail = m.get("availability")
-            verdicts = iteration.get("verdicts") or []
-            sla = ("-" if not monitor.get("gate") else
-                   "pass" if all(v["pass"] for v in verdicts) else "FAIL")
-            rows.append([name, str(iteration["iteration"]), str(m.get("outage_count", 0)),
-                         _bounded_text(m.get("longest_outage")),
-                         _bounded_text(m.get("detection_time")),
-                         _bounded_text(m.get("recovery_time")),
-                         f"{avail['lo']:.4f}" if avail else "-", str(m.get("error_count", 0)),
-                         sla])
+    for name, monitor in run.monitors.items():
+        for iteration in monitor.iterations:
+            m = iteration.metrics
+            sla = ("-" if not monitor.gate else
+                   "pass" if all(v.passed for v in iteration.verdicts) else "FAIL")
+            rows.append([name, str(iteration.iteration), str(m.outage_count),
+                         _bounded_text(m.longest_outage), _bounded_text(m.detection_time),
+                         _bounded_text(m.recovery_time),
+                         f"{m.availability.lo:.4f}" if m.availability and
+                         m.availability.lo is not None else "-",
+                         str(m.error_count), sla])
     if rows:
         out.append(format_table(rows, header))
-    for name, monitor in summary.get("monitors", {}).items():
-        for iteration in monitor["iterations"]:
-            for reason, count in (iteration.get("failures") or {}).items():
-                out.append(f"  {name} (iter {iteration['iteration']}): {count} failed: "
+    for name, monitor in run.monitors.items():
+        for iteration in monitor.iterations:
+            for reason, count in iteration.failures.items():
+                out.append(f"  {name} (iter {iteration.iteration}): {count} failed: "
                            f"{reason}")
-    for failure in summary.get("sla_failures", []):
+    for failure in run.sla_failures:
         out.append(f"  SLA: {failure}")
-    for entry in summary.get("rollback", []):
-        if not entry.get("ok"):
-            out.append(f"  ROLLBACK FAILED: {entry['attacker']}: {entry.get('error')}")
+    for entry in run.rollback:
+        if not entry.ok:
+            out.append(f"  ROLLBACK FAILED: {entry.attacker}: {entry.error}")
     return "\n".join(out)

@@ -90,7 +90,7 @@ def _summary_only(directory: Path):
     from ha_tests.report.records import RunRecord
     from ha_tests.results import load_summary
 
-    return RunRecord(directory, load_summary(directory), [])
+    return RunRecord(directory, load_summary(directory).to_json(), [])
 
 
 def report_trends(paths: list[Path], history: Path, last: int) -> str:

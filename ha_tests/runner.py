@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from ha_tests.operations.steps import OperationSteps
 from ha_tests.progress import Progress
 from ha_tests.sampling import SamplingLoop
 from ha_tests.scenario import PluginUse, Scenario
+from ha_tests.summary import RunSummary
 from ha_tests.targets import resolve_targets
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,16 @@ STATUS_EXIT = {
 
 @dataclass
 class RunOutcome:
+    """What a run found: ``result`` is its typed summary (ha_tests.summary.RunSummary)."""
+
     status: str
-    result_dir: Path
-    summary: dict[str, Any] = field(default_factory=dict)
+    result_dir: Path | None
+    result: RunSummary | None = None
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """summary.json's object, for code that still reads it by key; prefer ``result``."""
+        return {} if self.result is None else self.result.to_json()
 
     @property
     def exit_code(self) -> int:
@@ -422,7 +430,7 @@ class ScenarioRunner:
         events.close()
         summary = analyze(self.result_dir)  # the history is the truth: summary from it alone
         self.progress.finish(summary)
-        return RunOutcome(summary["status"], self.result_dir, summary)
+        return RunOutcome(str(summary.status), self.result_dir, summary)
 
 
 def _probe_once(monitor: Monitor) -> tuple[bool, dict]:

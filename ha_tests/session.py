@@ -29,6 +29,7 @@ from ha_tests.locks import hold, resources
 from ha_tests.progress import Progress
 from ha_tests.runner import STATUS_EXIT, ScenarioRunner
 from ha_tests.scenario import Scenario
+from ha_tests.summary import RunSummary
 from ha_tests.targets import resolve_targets
 
 #: worst first: the exit code of a multi-scenario run is the worst of its scenarios
@@ -417,6 +418,5 @@ def _skipped(entry: PlannedScenario, why: str) -> Ran:
         case = CaseResult(entry.case.test_case, entry.case.name, dict(entry.case.mapped.tags),
                           None, skipped=why)
         return Ran(entry, "skipped", None, None, case=case)
-    summary = {"scenario": scenario.name, "gap": scenario.gap, "status": "skipped",
-               "skip_reason": why, "monitors": {}, "targets": {}}
+    summary = RunSummary.skipped(scenario.name, scenario.gap, why).to_json()
     return Ran(entry, "skipped", summary, None)

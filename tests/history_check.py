@@ -27,8 +27,7 @@ def finished_runs(root: Path) -> list[Path]:
 def differences(result_dir: Path) -> list[str]:
     """Where summary.json and the summary its history gives disagree (none: they agree)."""
     written = json.loads((result_dir / "summary.json").read_text())
-    rebuilt = json.loads(json.dumps(summarize(read_events(result_dir / "events.jsonl")),
-                                    default=str))
+    rebuilt = summarize(read_events(result_dir / "events.jsonl")).to_json()
     return [f"{key}: written {written.get(key)!r:.200} != rebuilt {rebuilt.get(key)!r:.200}"
             for key in sorted(set(written) | set(rebuilt))
             if written.get(key) != rebuilt.get(key)]

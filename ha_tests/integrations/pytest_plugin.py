@@ -84,12 +84,13 @@ class ScenarioItem(pytest.Item):
         self.outcome = outcome
         self.user_properties.append(("ha_result_dir", str(outcome.result_dir)))
         self._attach(outcome.result_dir)
+        result = outcome.result
         if outcome.status == "skipped":
-            pytest.skip(outcome.summary.get("skip_reason") or "skipped")
+            pytest.skip((result and result.skip_reason) or "skipped")
         if outcome.status != "pass":
-            failures = outcome.summary.get("sla_failures") or []
+            failures = result.sla_failures if result else []
             raise ScenarioFailed(f"{outcome.status}: "
-                                 + ("; ".join(failures) or outcome.summary.get("error") or "")
+                                 + ("; ".join(failures) or (result and result.error) or "")
                                  + f" (results: {outcome.result_dir})")
 
     def _attach(self, result_dir):
@@ -136,8 +137,10 @@ def run_scenario(config, scenario, inventory=None):
         pytest.skip(str(refusal))
     (ran,) = session.run(plan).ran
     from ha_tests.runner import RunOutcome
+    from ha_tests.summary import RunSummary
 
-    return RunOutcome(ran.status, ran.result_dir, ran.summary or {})
+    return RunOutcome(ran.status, ran.result_dir,
+                      RunSummary.of(ran.summary) if ran.summary else None)
 
 
 @pytest.fixture

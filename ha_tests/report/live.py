@@ -102,7 +102,7 @@ class LiveRunCollector(Collector):
         for path in list(self._states):
             if (path.parent / "summary.json").is_file():
                 try:
-                    found.append(load_summary(path.parent))
+                    found.append(load_summary(path.parent).to_json())
                 except Exception:  # noqa: BLE001 - being written: the next scrape reads it
                     continue
         return found

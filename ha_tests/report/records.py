@@ -87,7 +87,7 @@ def load_run(directory: Path) -> RunRecord:
     directory = Path(directory)
     events_path = directory / "events.jsonl"
     events = read_events(events_path) if events_path.is_file() else []
-    return RunRecord(directory, load_summary(directory), events)
+    return RunRecord(directory, load_summary(directory).to_json(), events)
 
 
 def find_result_dirs(paths: list[Path]) -> list[Path]:

@@ -16,13 +16,14 @@ from ha_tests.errors import ExitCode, InputError
 from ha_tests.events import read_events
 from ha_tests.runner import ScenarioRunner
 from ha_tests.scenario import load_scenario
+from ha_tests.summary import Status
 
 
 def test_a_run_rebuilt_from_its_events_alone_gives_the_same_summary_and_report(
         web, inventory, scenario_file, tmp_path, capsys):
     outcome = ScenarioRunner(load_scenario(scenario_file(sla="max_outage: 30")), inventory,
                              tmp_path / "results", seed=3).run()
-    assert outcome.status == "pass", (outcome.summary["error"], outcome.summary["rollback"])
+    assert outcome.result.status is Status.PASS, outcome.result.error
     written = (outcome.result_dir / "summary.json").read_bytes()
     copy = tmp_path / "copy" / outcome.result_dir.name
     copy.mkdir(parents=True)
@@ -70,13 +71,12 @@ def history(*, rolled_back: float, window_end: float) -> list[dict]:
 
 
 def test_recovery_after_rollback_counts_from_rollback_done_and_the_window_ends_at_its_event():
-    [metrics] = [i["metrics"] for i in
-                 summarize(history(rolled_back=10.7, window_end=14.0))["monitors"]["m"]
-                 ["iterations"]]
+    [iteration] = summarize(history(rolled_back=10.7, window_end=14.0)).monitors["m"].iterations
+    metrics = iteration.metrics
     # the outage ended between the last failed probe's start (10.8) and the next good end
-    assert metrics["recovery_time"]["lo"] == pytest.approx(0.8)
-    assert metrics["recovery_after_rollback"]["lo"] == pytest.approx(0.1)  # 10.8 - 10.7
-    assert metrics["window"] == pytest.approx(4.0)  # not up to iteration-end (30.0)
+    assert metrics.recovery_time.lo == pytest.approx(0.8)
+    assert metrics.recovery_after_rollback.lo == pytest.approx(0.1)  # 10.8 - 10.7
+    assert metrics.window == pytest.approx(4.0)  # not up to iteration-end (30.0)
 
 
 def test_analyze_names_the_directory_that_holds_no_history(tmp_path, capsys):

@@ -19,6 +19,7 @@ from ha_tests.inventory import Inventory
 from ha_tests.masking import MASK, MASKER, Masker, inventory_secrets, remember_inventory
 from ha_tests.progress import Progress
 from ha_tests.results import format_table, junit_suite, write_csv
+from ha_tests.summary import RunSummary
 from ha_tests.validation import validate
 from ha_tests.yamlsource import load_text
 
@@ -85,7 +86,8 @@ def test_progress_lines_are_masked():
     progress = Progress(stream)
     progress.note(f"ssh said {value}")
     progress.alarm(f"ROLLBACK FAILED: {value}")
-    progress.finish({"status": "fail", "sla_failures": [f"api: {value}"]})
+    progress.finish(RunSummary(scenario="s", gap="classic", status="fail",
+                               sla_failures=[f"api: {value}"]))
     assert value not in stream.getvalue() and stream.getvalue().count(MASK) == 3
 
 
