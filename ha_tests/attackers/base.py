@@ -12,7 +12,10 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from ha_tests.plugin_base import NoParams, Plugin
 from ha_tests.validation import StrictModel
+
+__all__ = ["Attacker", "NoParams"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -24,24 +27,16 @@ if TYPE_CHECKING:
     from ha_tests.inventory import Node
 
 
-class NoParams(StrictModel):
-    """For plugins that take no parameters."""
-
-
-class Attacker(abc.ABC):
+class Attacker(Plugin):
     """One fault on a set of nodes. Subclasses declare ``Params`` and implement the verbs."""
 
-    Params: ClassVar[type[StrictModel]] = NoParams
     #: False for attackers that act on the cloud as a whole (no ``target`` needed)
     needs_target: ClassVar[bool] = True
     #: True when the fault ends by itself after the scenario's ``fault_duration`` (node-side timer)
     self_healing: ClassVar[bool] = False
 
     def __init__(self, name: str, params: StrictModel, nodes: list[Node], ctx: RunContext):
-        self.name = name
-        self.params = params
-        self.nodes = nodes
-        self.ctx = ctx
+        super().__init__(name, params, nodes, ctx)
         #: set by the runner: writes a ledger_state() into this fault's ledger entry
         self.ledger_sink: Callable[[dict[str, Any]], None] | None = None
         #: held while the state changes and while it is written (inject may fan out)

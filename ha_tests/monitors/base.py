@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from ha_tests.attackers.base import NoParams
-from ha_tests.validation import StrictModel
-
-if TYPE_CHECKING:
-    from ha_tests.context import RunContext
-    from ha_tests.inventory import Node
+from ha_tests.plugin_base import TimedPlugin
 
 
 @dataclass
@@ -29,20 +24,10 @@ class ProbeResult:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-class Monitor(abc.ABC):
-    Params: ClassVar[type[StrictModel]] = NoParams
-    needs_target: ClassVar[bool] = False
+class Monitor(TimedPlugin, abc.ABC):
     #: True when a failed sample means "the cloud reports the fault" (its own detection),
     #: so an SLA tier's detection limit applies to it
     detects: ClassVar[bool] = False
-
-    def __init__(self, name: str, params: StrictModel, nodes: list[Node], ctx: RunContext,
-                 *, timeout: float):
-        self.name = name
-        self.params = params
-        self.nodes = nodes
-        self.ctx = ctx
-        self.timeout = timeout
 
     def setup(self) -> None:
         """Prepare before the baseline (open connections, issue tokens)."""
@@ -57,7 +42,3 @@ class Monitor(abc.ABC):
 
     def teardown(self) -> None:
         """Release what setup took."""
-
-    def describe(self) -> str:
-        where = ", ".join(n.name for n in self.nodes)
-        return f"{self.name}" + (f" on {where}" if where else "")

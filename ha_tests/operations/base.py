@@ -10,17 +10,11 @@ from __future__ import annotations
 import abc
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any
 
-from ha_tests.attackers.base import NoParams
 from ha_tests.errors import HaTestsError
-from ha_tests.validation import StrictModel
+from ha_tests.plugin_base import TimedPlugin
 from ha_tests.variables import VARIABLE, variables_used  # noqa: F401  (the plugins' face)
-
-if TYPE_CHECKING:
-    from ha_tests.context import RunContext
-    from ha_tests.inventory import Node
-
 
 
 class OperationError(HaTestsError):
@@ -48,18 +42,7 @@ def expand(text: str, variables: dict[str, str], quote=lambda value: value) -> s
     return VARIABLE.sub(value, text)
 
 
-class Operation(abc.ABC):
-    Params: ClassVar[type[StrictModel]] = NoParams
-    needs_target: ClassVar[bool] = False
-
-    def __init__(self, name: str, params: StrictModel, nodes: list[Node], ctx: RunContext,
-                 *, timeout: float):
-        self.name = name
-        self.params = params
-        self.nodes = nodes
-        self.ctx = ctx
-        self.timeout = timeout
-
+class Operation(TimedPlugin, abc.ABC):
     def preflight(self) -> None:
         """Check before the baseline that it can run (PreflightError if not)."""
 
@@ -75,10 +58,6 @@ class Operation(abc.ABC):
     def has_undo(self) -> bool:
         """Whether ``undo`` may take something back (then the fault ledger records it)."""
         return type(self).undo is not Operation.undo
-
-    def describe(self) -> str:
-        where = ", ".join(n.name for n in self.nodes)
-        return self.name + (f" on {where}" if where else "")
 
 
 class CommandAndUndo(Operation):
