@@ -2,6 +2,10 @@
 
 Like a Jepsen nemesis, an attacker never outlives the run: the runner calls ``rollback`` on
 every exit path and ``heal`` as the final step, and ``verify`` must prove the target is whole.
+
+What a heal in another process needs is declared once, as the attacker's ``State`` model:
+each field is an attribute of the attacker by the same name, saved to the fault ledger and
+restored from it by this base, so no attacker writes (or gets wrong) its own JSON.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from pydantic import ValidationError
+
+from ha_tests.errors import HaTestsError
 from ha_tests.plugin_base import NoParams, Plugin
 from ha_tests.validation import StrictModel
 
-__all__ = ["Attacker", "NoParams"]
+__all__ = ["Attacker", "AttackerState", "NoParams", "StateError"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -27,6 +34,19 @@ if TYPE_CHECKING:
     from ha_tests.inventory import Node
 
 
+class AttackerState(StrictModel):
+    """What an attacker records in the ledger: nodes touched, PIDs, rule tags. No secrets.
+
+    Every field has a default: a field missing from an entry (written before the field
+    existed, or before the step that sets it) means "unknown", and the attacker's
+    ``assume_unknown`` decides what to assume.
+    """
+
+
+class StateError(HaTestsError):
+    """A ledger state that does not fit the attacker's State model."""
+
+
 class Attacker(Plugin):
     """One fault on a set of nodes. Subclasses declare ``Params`` and implement the verbs."""
 
@@ -34,6 +54,8 @@ class Attacker(Plugin):
     needs_target: ClassVar[bool] = True
     #: True when the fault ends by itself after the scenario's ``fault_duration`` (node-side timer)
     self_healing: ClassVar[bool] = False
+    #: what a heal needs, field for field an attribute of the attacker (see ledger_state)
+    State: ClassVar[type[AttackerState]] = AttackerState
 
     def __init__(self, name: str, params: StrictModel, nodes: list[Node], ctx: RunContext):
         super().__init__(name, params, nodes, ctx)
@@ -61,13 +83,14 @@ class Attacker(Plugin):
         self.rollback()
 
     def ledger_state(self) -> dict[str, Any]:
-        """What inject changed, or is about to, that a heal needs (nodes, PIDs, rule tags).
+        """The attributes named by ``State``, checked against it, as JSON for the ledger.
 
-        JSON-able, no secrets. Written to the fault ledger before inject, at every
-        ``checkpoint()`` and after inject, so ``ha-tests heal`` can undo the fault after the
-        runner died at any moment.
+        Written to the fault ledger before inject, at every ``checkpoint()`` and after
+        inject, so ``ha-tests heal`` can undo the fault after the runner died at any moment.
         """
-        return {}
+        with self.ledger_lock:
+            values = {name: getattr(self, name) for name in self.State.model_fields}
+            return self.State.model_validate(values).model_dump(mode="json")
 
     def checkpoint(self) -> None:
         """Write ledger_state() to the ledger now: call it after noting what the next step of
@@ -77,12 +100,31 @@ class Attacker(Plugin):
                 self.ledger_sink(self.ledger_state())
 
     def restore_state(self, state: dict[str, Any]) -> None:
-        """Take back what ledger_state() returned, in a new process, before heal().
+        """Take back what ledger_state() wrote, in a new process, before heal().
 
-        A key missing from the state means nobody knows what inject did there (an entry
-        written before checkpoints existed): assume every node of the entry was hit, so
-        heal() and verify() look at all of them instead of finding nothing to check.
+        A state that does not fit ``State`` raises StateError (nothing is touched); a field
+        missing from it is handed to ``assume_unknown``.
         """
+        try:
+            restored = self.State.model_validate(state)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'state'}: {e['msg']}"
+                                 for e in exc.errors())
+            raise StateError(f"{self.name}: the recorded state does not fit "
+                             f"{type(self).__name__}.State ({problems}); it was written by "
+                             "another ha-tests version or edited by hand") from None
+        with self.ledger_lock:
+            for name in restored.model_fields_set:
+                setattr(self, name, getattr(restored, name))
+            missing = frozenset(self.State.model_fields) - restored.model_fields_set
+            if missing:
+                self.assume_unknown(missing)
+
+    def assume_unknown(self, missing: frozenset[str]) -> None:
+        """Fill in the State fields an entry lacked: nobody knows what inject did there (an
+        entry written before checkpoints existed), so assume every node of the entry was
+        hit, and heal() and verify() look at all of them instead of finding nothing to check.
+        Default: keep this instance's own values."""
 
     def on_each(self, items: list[T], work: Callable[[T], R]) -> list[R]:
         """``work(item)`` for every node's item at once, results in the items' order.

@@ -30,9 +30,10 @@ import time
 from typing import Any
 
 from pydantic import Field, field_validator
+from typing_extensions import TypedDict
 
 from ha_tests.attackers import deadman
-from ha_tests.attackers.base import Attacker
+from ha_tests.attackers.base import Attacker, AttackerState
 from ha_tests.errors import PreflightError, RollbackError, TransportError
 from ha_tests.inventory import Node
 from ha_tests.transport import script
@@ -95,6 +96,24 @@ def _route_key(item: str) -> tuple[str, ...]:
     return fam, what, words[0] if words else "", via
 
 
+class LinkDown(TypedDict):
+    """One node's link taken down: what to put back and when its timer does it."""
+
+    interface: str
+    #: routes to restore (``_restorable`` lines)
+    restore: list[str]
+    armed_wall: float
+    duration: float
+    carries_ssh: bool
+
+
+class BlockNicState(AttackerState):
+    #: tags this attacker's dead-man timers
+    ident: str = ""
+    #: node name -> its link taken down (recorded before the link goes)
+    done: dict[str, LinkDown] = {}
+
+
 class BlockNicParams(StrictModel):
     interface: str = Field(description="interface name, or a logical name from the node's "
                                         "interfaces: map (mgmt -> br-mgmt)")
@@ -116,6 +135,7 @@ class BlockNicParams(StrictModel):
 
 class BlockNic(Attacker):
     Params = BlockNicParams
+    State = BlockNicState
     self_healing = True
 
     def __init__(self, *args, **kwargs):
@@ -257,14 +277,11 @@ class BlockNic(Attacker):
                                 f"before are missing: {', '.join(lost)}; heal again or add "
                                 "them back with 'ip route replace'")
 
-    def ledger_state(self) -> dict[str, Any]:
-        return {"ident": self.ident, "done": self.done}
-
-    def restore_state(self, state: dict[str, Any]) -> None:
-        self.ident = state.get("ident", self.ident)
-        unknown = {n.name: {"interface": self.interface_on(n), "restore": [], "armed_wall": 0,
-                            "duration": 0, "carries_ssh": False} for n in self.nodes}
-        self.done = {k: dict(v) for k, v in state.get("done", unknown).items()}
+    def assume_unknown(self, missing: frozenset[str]) -> None:
+        if "done" in missing:
+            self.done = {n.name: {"interface": self.interface_on(n), "restore": [],
+                                  "armed_wall": 0, "duration": 0, "carries_ssh": False}
+                         for n in self.nodes}
 
     def describe(self) -> str:
         return (f"{self.name}: {self.params.interface} down on "

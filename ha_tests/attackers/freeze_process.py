@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from ha_tests.attackers import deadman
-from ha_tests.attackers.base import Attacker
+from ha_tests.attackers.base import Attacker, AttackerState
 from ha_tests.errors import PreflightError, RollbackError, TransportError
 from ha_tests.processes import describe_spared, send_signal, service_pattern, victims
 from ha_tests.transport import script
@@ -60,8 +60,16 @@ class FreezeProcessParams(StrictModel):
         return self
 
 
+class FreezeProcessState(AttackerState):
+    #: tags this attacker's dead-man timers
+    ident: str = ""
+    #: node name -> PIDs stopped there (recorded before SIGSTOP)
+    frozen: dict[str, list[int]] = {}
+
+
 class FreezeProcess(Attacker):
     Params = FreezeProcessParams
+    State = FreezeProcessState
     self_healing = True
 
     def __init__(self, *args, **kwargs):
@@ -131,16 +139,10 @@ class FreezeProcess(Attacker):
         if stopped:
             raise RollbackError(f"{self.name}: still stopped (state T): {stopped}")
 
-    def ledger_state(self) -> dict[str, Any]:
-        return {"ident": self.ident, "frozen": self.frozen}
-
-    def restore_state(self, state: dict[str, Any]) -> None:
-        self.ident = state.get("ident", self.ident)
-        if "frozen" in state:
-            self.frozen = {k: list(v) for k, v in state["frozen"].items()}
-        else:  # which PIDs is unknown: every process of the pattern is continued and checked
+    def assume_unknown(self, missing: frozenset[str]) -> None:
+        if "frozen" in missing:  # which PIDs is unknown: every process of the pattern is
             self.frozen = {n.name: [p.pid for p in victims(self.ctx.shell(n), self.pattern)[0]]
-                           for n in self.nodes}
+                           for n in self.nodes}  # continued and checked
 
     def describe(self) -> str:
         what = self.params.service or self.params.process

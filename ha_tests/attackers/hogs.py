@@ -43,7 +43,7 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator
 
 from ha_tests.attackers import deadman
-from ha_tests.attackers.base import Attacker
+from ha_tests.attackers.base import Attacker, AttackerState
 from ha_tests.errors import PreflightError, RollbackError, TransportError
 from ha_tests.inventory import Node
 from ha_tests.transport import Shell, script
@@ -128,11 +128,19 @@ class DirParams(HogParams):
         return posixpath.normpath(value)
 
 
+class HogState(AttackerState):
+    #: tags this hog's processes, files and timers
+    ident: str = ""
+    #: node name -> when it started there and what it started
+    started: dict[str, dict[str, Any]] = {}
+
+
 class _Hog(Attacker):
     """Launch, heal and verify shared by the four hogs; subclasses say what runs."""
 
     kind: ClassVar[str] = ""
     self_healing = True
+    State = HogState
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -213,14 +221,11 @@ class _Hog(Attacker):
             if left:
                 raise RollbackError(f"{self.name}: {self.kind} leftovers on {name}: {left}")
 
-    def ledger_state(self) -> dict[str, Any]:
-        return {"ident": self.ident, "started": self.started}
-
-    def restore_state(self, state: dict[str, Any]) -> None:
-        # no ident: verify looks for every hog of this kind (heal cannot tell which is ours)
-        self.ident = state.get("ident", "")
-        started = state.get("started", {n.name: {} for n in self.nodes})
-        self.started = {k: dict(v) for k, v in started.items()}
+    def assume_unknown(self, missing: frozenset[str]) -> None:
+        if "ident" in missing:  # verify looks for every hog of this kind (which is ours?)
+            self.ident = ""
+        if "started" in missing:
+            self.started = {n.name: {} for n in self.nodes}
 
     def df(self, node: Node) -> tuple[int, int]:
         """(total MiB, available MiB) of the file system holding the directory."""

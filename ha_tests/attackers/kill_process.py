@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from ha_tests.attackers.base import Attacker
+from ha_tests.attackers.base import Attacker, AttackerState
 from ha_tests.errors import PreflightError, RollbackError, TransportError
 from ha_tests.processes import describe_spared, find, send_signal, service_pattern, victims
 from ha_tests.services import service_argv
@@ -59,8 +59,14 @@ class KillProcessParams(StrictModel):
         return self
 
 
+class KillProcessState(AttackerState):
+    #: node name -> PIDs signalled there (recorded before the signal is sent)
+    killed: dict[str, list[int]] = {}
+
+
 class KillProcess(Attacker):
     Params = KillProcessParams
+    State = KillProcessState
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -145,12 +151,9 @@ class KillProcess(Attacker):
             raise RollbackError(f"{self.name}: no process matching {self.pattern!r} on "
                                 f"{', '.join(missing)} after rollback")
 
-    def ledger_state(self) -> dict[str, Any]:
-        return {"killed": self.killed}
-
-    def restore_state(self, state: dict[str, Any]) -> None:
-        killed = state.get("killed", {n.name: [] for n in self.nodes})
-        self.killed = {k: list(v) for k, v in killed.items()}
+    def assume_unknown(self, missing: frozenset[str]) -> None:
+        if "killed" in missing:
+            self.killed = {n.name: [] for n in self.nodes}
 
     def describe(self) -> str:
         what = self.params.service or self.params.process

@@ -28,9 +28,10 @@ import time
 from typing import Any
 
 from pydantic import Field, model_validator
+from typing_extensions import TypedDict
 
 from ha_tests.attackers import deadman
-from ha_tests.attackers.base import Attacker
+from ha_tests.attackers.base import Attacker, AttackerState
 from ha_tests.attackers.block_nic import BlockNicParams
 from ha_tests.errors import PreflightError, RollbackError, TransportError
 from ha_tests.inventory import Node
@@ -84,8 +85,27 @@ class NetemParams(BlockNicParams):
         return self
 
 
+class NetemOn(TypedDict):
+    """One node's netem qdisc: where, and when its timer removes it."""
+
+    interface: str
+    armed_wall: float
+    duration: float
+    carries_ssh: bool
+
+
+class NetemState(AttackerState):
+    #: tags this attacker's dead-man timers
+    ident: str = ""
+    #: the qdisc handle (derived from the ident when the attacker was made)
+    handle: str = ""
+    #: node name -> its qdisc (recorded before it is added)
+    done: dict[str, NetemOn] = {}
+
+
 class Netem(Attacker):
     Params = NetemParams
+    State = NetemState
     self_healing = True
 
     def __init__(self, *args, **kwargs):
@@ -206,15 +226,10 @@ class Netem(Attacker):
                 raise RollbackError(f"{self.name}: a netem qdisc remains on "
                                     f"{self.interface_on(node)} of {node.name}")
 
-    def ledger_state(self) -> dict[str, Any]:
-        return {"ident": self.ident, "handle": self.handle, "done": self.done}
-
-    def restore_state(self, state: dict[str, Any]) -> None:
-        self.ident = state.get("ident", self.ident)
-        self.handle = state.get("handle", self.handle)
-        unknown = {n.name: {"interface": self.interface_on(n), "armed_wall": 0, "duration": 0,
-                            "carries_ssh": False} for n in self.nodes}
-        self.done = {k: dict(v) for k, v in state.get("done", unknown).items()}
+    def assume_unknown(self, missing: frozenset[str]) -> None:
+        if "done" in missing:
+            self.done = {n.name: {"interface": self.interface_on(n), "armed_wall": 0,
+                                  "duration": 0, "carries_ssh": False} for n in self.nodes}
 
     def describe(self) -> str:
         return (f"{self.name}: netem {' '.join(self.netem_args())} on {self.params.interface} "

@@ -35,7 +35,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ha_tests.attackers import deadman
-from ha_tests.attackers.base import Attacker
+from ha_tests.attackers.base import Attacker, AttackerState
 from ha_tests.errors import PreflightError, RollbackError, TransportError
 from ha_tests.inventory import Node
 from ha_tests.transport import script
@@ -140,8 +140,16 @@ class PartitionParams(StrictModel):
         return self
 
 
+class PartitionState(AttackerState):
+    #: tags this attacker's rules, chains and timers
+    ident: str = ""
+    #: node name -> [wall time its timer was armed, its duration] (before any rule is added)
+    armed: dict[str, list[float]] = {}
+
+
 class Partition(Attacker):
     Params = PartitionParams
+    State = PartitionState
     self_healing = True
 
     def __init__(self, *args, **kwargs):
@@ -354,13 +362,6 @@ class Partition(Attacker):
             if left:
                 raise RollbackError(f"{self.name}: rules tagged {self.tag} remain on "
                                     f"{name}: {'; '.join(left)[:500]}")
-
-    def ledger_state(self) -> dict[str, Any]:
-        return {"ident": self.ident, "armed": self.armed}
-
-    def restore_state(self, state: dict[str, Any]) -> None:
-        self.ident = state.get("ident", self.ident)
-        self.armed = {k: list(v) for k, v in state.get("armed", {}).items()}
 
     def describe(self) -> str:
         what = f"port {self.params.port}" if self.params.port else "traffic"

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from ha_tests.attackers.base import Attacker
+from ha_tests.attackers.base import Attacker, AttackerState
 from ha_tests.errors import HaTestsError, PreflightError, RollbackError, TransportError
 from ha_tests.validation import StrictModel
 
@@ -46,8 +46,16 @@ class PowerParams(StrictModel):
                                                                "off after power off")
 
 
+class PowerState(AttackerState):
+    #: nodes the BMC was told to switch (recorded before the command is sent)
+    affected: list[str] = []
+    #: of those, the ones whose power-off was not yet seen done
+    unconfirmed: list[str] = []
+
+
 class _PowerAttacker(Attacker):
     Params = PowerParams
+    State = PowerState
     needs_target = True
     action: ClassVar[str]
 
@@ -230,13 +238,11 @@ class _PowerAttacker(Attacker):
             self.unconfirmed.remove(name)
         self.rollback()
 
-    def ledger_state(self) -> dict[str, Any]:
-        return {"affected": list(self.affected), "unconfirmed": list(self.unconfirmed)}
-
-    def restore_state(self, state: dict[str, Any]) -> None:
-        self.affected = list(state.get("affected", [n.name for n in self.nodes]))
-        self.unconfirmed = list(state.get("unconfirmed", self.affected if self.action == "off"
-                                          else []))
+    def assume_unknown(self, missing: frozenset[str]) -> None:
+        if "affected" in missing:
+            self.affected = [n.name for n in self.nodes]
+        if "unconfirmed" in missing:
+            self.unconfirmed = list(self.affected) if self.action == "off" else []
 
     def describe(self) -> str:
         return f"{self.name}: power {self.action} over the BMC of " + \

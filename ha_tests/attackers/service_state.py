@@ -33,7 +33,7 @@ from typing import Any
 from pydantic import Field
 
 from ha_tests.attackers import deadman
-from ha_tests.attackers.base import Attacker
+from ha_tests.attackers.base import Attacker, AttackerState
 from ha_tests.errors import PreflightError, RollbackError, TransportError
 from ha_tests.inventory import Node, Service
 from ha_tests.processes import find
@@ -53,7 +53,15 @@ class ServiceParams(StrictModel):
 _TAGGED_COMMAND = '"$@"; rc=$?; exit $rc'
 
 
+class ServiceState(AttackerState):
+    #: tags the stop/restart command running on the node
+    ident: str = ""
+    #: node name -> when the command was sent there, its exit code and time
+    acted: dict[str, dict[str, Any]] = {}
+
+
 class _ServiceAttacker(Attacker):
+    State = ServiceState
     Params = ServiceParams
     action = "stop"
 
@@ -173,13 +181,9 @@ class _ServiceAttacker(Attacker):
                     raise RollbackError(f"{self.name}: {self.params.service} on {node.name}: "
                                         f"{why}")
 
-    def ledger_state(self) -> dict[str, Any]:
-        return {"ident": self.ident, "acted": self.acted}
-
-    def restore_state(self, state: dict[str, Any]) -> None:
-        self.ident = state.get("ident", self.ident)
-        acted = state.get("acted", {n.name: {} for n in self.nodes})
-        self.acted = {k: dict(v) for k, v in acted.items()}
+    def assume_unknown(self, missing: frozenset[str]) -> None:
+        if "acted" in missing:
+            self.acted = {n.name: {} for n in self.nodes}
 
     def describe(self) -> str:
         return (f"{self.name}: {self.action} {self.params.service} on "
