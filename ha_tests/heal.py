@@ -22,11 +22,14 @@ from typing import Any
 from ha_tests import plugins
 from ha_tests.context import RunContext
 from ha_tests.errors import HaTestsError
+from ha_tests.fault_guard import FaultGuard
 from ha_tests.inventory import Inventory
 from ha_tests.ledger import Ledger, LedgerEntry
 
 
-def heal_entry(entry: LedgerEntry, inventory: Inventory) -> dict[str, Any]:
+def heal_entry(entry: LedgerEntry, inventory: Inventory, ledger: Ledger) -> dict[str, Any]:
+    """Heal one usable entry; a fault's entry is cleared (by its FaultGuard) once its heal
+    was verified, an undo's by the caller whatever the outcome."""
     data = entry.data
     result: dict[str, Any] = {"attacker": entry.name, "scenario": data["scenario"],
                               "run_id": data["run_id"], "nodes": data["nodes"]}
@@ -37,14 +40,15 @@ def heal_entry(entry: LedgerEntry, inventory: Inventory) -> dict[str, Any]:
         nodes = [inventory.node(name) for name in data["nodes"]]
         if entry.is_undo:
             _undo(entry, nodes, ctx)
+            result["ok"] = True
         else:
             cls = plugins.attacker_class(data["type"])
             params = cls.Params.model_validate(data["params"])
-            attacker = cls(entry.name, params, nodes, ctx)
-            attacker.restore_state(data.get("state") or {})
-            attacker.heal()
-            attacker.verify()
-        result["ok"] = True
+            guard = FaultGuard.of_entry(ledger, entry, cls(entry.name, params, nodes, ctx))
+            healed = guard.roll_back(final=True)  # clears the entry once verified
+            result["ok"] = healed.ok
+            if healed.error is not None:
+                result["error"] = healed.error
     except Exception as exc:  # a state of the wrong shape too: reported, never a crash
         result["ok"], result["error"] = False, f"{type(exc).__name__}: {exc}"
     finally:
@@ -140,8 +144,8 @@ def heal_orphans(ledger: Ledger, inventory: Inventory | None = None,
             progress.phase("heal", f"left by run {entry.data['run_id']}: {what}{entry.name}"
                                    + (f" on {', '.join(entry.data['nodes'])}"
                                       if entry.data["nodes"] else ""))
-        result = heal_entry(entry, target)
-        if result["ok"] or entry.is_undo:
+        result = heal_entry(entry, target, ledger)
+        if entry.is_undo:
             ledger.clear(entry.path)
         results.append(result)
     return results

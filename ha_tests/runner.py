@@ -31,6 +31,7 @@ from ha_tests.errors import (
     PreflightError,
 )
 from ha_tests.events import EventLog
+from ha_tests.fault_guard import FaultGuard
 from ha_tests.inventory import Inventory, Node
 from ha_tests.ledger import Ledger
 from ha_tests.monitors.base import Monitor
@@ -133,7 +134,8 @@ class ScenarioRunner:
         self.targets: dict[str, list[str]] = {}
         self.skip_reason: str | None = None
         self.ledger = Ledger()
-        self._ledger_paths: dict[int, Path] = {}
+        #: each attacker's ledger entry, from before its first inject until healed
+        self._guards: dict[int, FaultGuard] = {}
         self.operations: OperationSteps | None = None
 
     # -- building ---------------------------------------------------------------------------
@@ -225,16 +227,14 @@ class ScenarioRunner:
             events.sync()
             for attacker in self.attackers:
                 self.progress.phase("inject", attacker.describe())
-                self._ledger_record(attacker)
+                fault = self._fault_guard(attacker)
+                fault.record()
                 self.injected.append(attacker)
                 if attacker not in self.ever_injected:
                     self.ever_injected.append(attacker)
                 events.emit("attack", attacker=attacker.name, action="inject-start",
                             nodes=[n.name for n in attacker.nodes])
-                try:
-                    detail = attacker.inject()
-                finally:
-                    attacker.checkpoint()
+                detail = fault.inject()
                 events.emit("attack", attacker=attacker.name, action="injected", detail=detail)
             operations.run_at("after-inject", index)
             if timing.fault_duration:
@@ -300,44 +300,31 @@ class ScenarioRunner:
                 self.progress.phase("heal" if final else "rollback", attacker.describe())
                 events.emit("attack", attacker=attacker.name,
                             action="heal-start" if final else "rollback-start")
-                try:
-                    if final:
-                        attacker.heal()
-                    else:
-                        entry["detail"] = attacker.rollback()
-                    attacker.verify()
-                    entry["ok"] = True
-                except Exception as exc:  # reported loudly below, never swallowed
-                    entry["ok"] = False
-                    entry["error"] = f"{type(exc).__name__}: {exc}"
-                    self.progress.alarm(f"ROLLBACK FAILED for {attacker.describe()}: {exc}")
+                done = self._fault_guard(attacker).roll_back(final=final)  # clears when healed
+                entry["ok"] = done.ok
+                if done.detail is not None:
+                    entry["detail"] = done.detail
+                if done.error is not None:  # reported loudly, never swallowed
+                    entry["error"] = done.error
+                    self.progress.alarm(f"ROLLBACK FAILED for {attacker.describe()}: "
+                                        f"{done.error.partition(': ')[2]}")
                 events.emit("attack", attacker=attacker.name,
                             action="healed" if final else "rolled-back", ok=entry["ok"],
                             error=entry.get("error"), detail=entry.get("detail"))
-                if final and entry["ok"]:
-                    self.ledger.clear(self._ledger_paths.pop(id(attacker)))
         finally:
             events.sync()
             guard.rolling_back = False
         if not final:
             guard.raise_pending()
 
-    def _ledger_record(self, attacker: Attacker) -> None:
-        """Written and fsynced before the fault exists, so a kill -9 now strands nothing.
-
-        The attacker then rewrites its state there before each step of inject that changes
-        the cloud (``Attacker.checkpoint``), so a kill -9 during inject strands nothing either.
-        """
-        if id(attacker) in self._ledger_paths:
-            return
-        use = next(u for u in self.scenario.attackers if u.name == attacker.name)
-        path = self.ledger.record(
-            scenario=self.scenario.name, attacker=attacker.name, plugin_type=use.type,
-            params=attacker.params.model_dump(mode="json"),
-            nodes=[n.name for n in attacker.nodes], inventory=self.inventory.identity,
-            state=attacker.ledger_state())
-        self._ledger_paths[id(attacker)] = path
-        attacker.ledger_sink = lambda state: self.ledger.update_state(path, state)
+    def _fault_guard(self, attacker: Attacker) -> FaultGuard:
+        """The attacker's ledger entry from before its first inject until it is healed."""
+        if id(attacker) not in self._guards:
+            use = next(u for u in self.scenario.attackers if u.name == attacker.name)
+            self._guards[id(attacker)] = FaultGuard(
+                self.ledger, attacker, plugin_type=use.type, scenario=self.scenario.name,
+                inventory=self.inventory.identity)
+        return self._guards[id(attacker)]
 
     # -- the whole run ----------------------------------------------------------------------
     def run(self) -> RunOutcome:

@@ -285,4 +285,6 @@ def test_a_state_of_the_wrong_shape_is_a_failed_heal_not_a_crash(web, inventory_
     heal = cli("heal")
     assert heal.returncode == 4 and "Traceback" not in heal.stderr, heal.stdout + heal.stderr
     assert "stop-web on local: FAILED" in heal.stdout
+    assert "the recorded state does not fit" in heal.stdout  # said as such, and what to do:
+    assert f"rm '{path}'" in heal.stdout
     assert path.exists()
