@@ -288,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-i", "--inventory", help="inventory file (default: $HA_TESTS_INVENTORY, "
                      "else the lab's): ha-tests format, Yardstick pod.yaml or Ansible")
     run.add_argument("--inventory-format", default="auto",
-                     choices=["auto", "ha-tests", "pod", "ansible"])
+                     metavar="FORMAT",
+                     help="auto (the default), ha-tests, pod, ansible or a registered one")
     yardstick = run.add_argument_group("Yardstick test cases (run unchanged)")
     yardstick.add_argument("--pod", help="Yardstick pod.yaml for Yardstick test-case files")
     yardstick.add_argument("--task-args", help="Yardstick task arguments (YAML/JSON), e.g. "
@@ -366,7 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("-i", "--inventory", help="ha-tests inventory, Yardstick pod.yaml or "
                         "Ansible inventory (INI/YAML)")
     deploy.add_argument("--inventory-format", default="auto",
-                        choices=["auto", "ha-tests", "pod", "ansible"])
+                        metavar="FORMAT",
+                        help="auto (the default), ha-tests, pod, ansible or a registered one")
     deploy.add_argument("-r", "--results", help="results directory (default: ./results)")
     deploy.add_argument("--junit", help="JUnit XML path (default: RESULTS/PROFILE-junit.xml)")
     deploy.add_argument("--max-time", type=float, help="seconds for the whole profile "

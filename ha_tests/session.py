@@ -337,63 +337,17 @@ class Session:
 
     # -- outputs ----------------------------------------------------------------------------
     def _write_outputs(self, ran: list[Ran]) -> dict[str, Path]:
-        """The same outputs whichever door ran the plan."""
-        from ha_tests.results import gap_table, junit_suite, write_csv
+        """The same outputs whichever door ran the plan: every registered reporter's."""
+        from ha_tests.reporters import RunOutputs, write_all
 
-        outputs: dict[str, Path] = {}
         summaries = [r.summary for r in ran if r.summary is not None]
-        if summaries:
-            finished = next((s["finished"] for s in summaries if s.get("finished")), None)
-            stamp = (finished or dt.datetime.now(dt.UTC).isoformat())[:19].replace(":", "")
-            stem = f"{stamp}-{self.policy.label}" if self.policy.label else stamp
-            self.results.mkdir(parents=True, exist_ok=True)
-            csv_path = self.results / f"{stem}-gap-table.csv"
-            write_csv(csv_path, gap_table(summaries))
-            outputs["csv"] = csv_path
-            self.say(f"gap-area table: {csv_path}")
-            html = self._write_report(self.results / f"{stem}-report.html",
-                                      [r.result_dir for r in ran if r.result_dir])
-            if html is not None:
-                outputs["html"] = html
-        if self.policy.junit is not None:
-            junit = Path(self.policy.junit)
-            junit.parent.mkdir(parents=True, exist_ok=True)
-            junit_suite(summaries, name=self.policy.junit_name).write(str(junit), pretty=True)
-            outputs["junit"] = junit
-        cases = [r.case for r in ran if r.case is not None]
-        if cases:
-            from ha_tests.yardstick.output import write_yardstick_out, yardstick_record
-
-            out = Path(self.policy.yardstick_out or self.results / "yardstick.out")
-            write_yardstick_out(out, yardstick_record(cases))
-            outputs["yardstick"] = out
-            self.say(f"yardstick output: {out}")
-        return outputs
-
-    def _write_report(self, path: Path, result_dirs: list[Path]) -> Path | None:
-        """The run's HTML report (and PNG timelines when asked); a report that cannot be
-        made is said loudly but never changes the run's verdict or exit code."""
-        from ha_tests.report import build_report
-
-        dirs = [d for d in result_dirs if (Path(d) / "summary.json").is_file()]
-        if not dirs:
-            return None
-        try:
-            build_report(dirs, path)
-            self.say(f"report: {path}")
-            if self.policy.png:
-                from ha_tests.report.png import PngUnavailable, export_pngs
-                from ha_tests.report.records import load_runs
-                try:
-                    for png_file in export_pngs(load_runs(dirs)):
-                        self.say(f"timeline: {png_file}")
-                except PngUnavailable as exc:
-                    _stderr(f"warning: no PNG timelines: {exc}")
-        except Exception as exc:  # noqa: BLE001 - the run's results are on disk already
-            _stderr(f"warning: the HTML report could not be written ({exc}); rebuild it "
-                    f"with 'ha-tests report {' '.join(map(str, dirs))}'")
-            return None
-        return path
+        finished = next((s["finished"] for s in summaries if s.get("finished")), None)
+        stamp = (finished or dt.datetime.now(dt.UTC).isoformat())[:19].replace(":", "")
+        stem = f"{stamp}-{self.policy.label}" if self.policy.label else stamp
+        return write_all(RunOutputs(
+            self.results, stem, self.policy, summaries=summaries,
+            result_dirs=[r.result_dir for r in ran if r.result_dir],
+            cases=[r.case for r in ran if r.case is not None], say=self.say))
 
 
 def _resolve(scenario: Scenario, inventory: Inventory,

@@ -26,7 +26,8 @@ def register(sub) -> None:
     cmd.add_argument("-i", "--inventory", required=True, help="ha-tests inventory, Yardstick "
                      "pod.yaml or Ansible inventory (kolla-ansible multinode, TripleO)")
     cmd.add_argument("--inventory-format", default="auto",
-                     choices=["auto", "ha-tests", "pod", "ansible"])
+                     metavar="FORMAT",
+                     help="auto (the default), ha-tests, pod, ansible or a registered one")
     cmd.add_argument("-o", "--output", help="write the inventory here (mode 0600; default: "
                      "print what was found only)")
     cmd.add_argument("--known-hosts", help="known_hosts to verify the nodes' host keys with, "

@@ -19,6 +19,7 @@ from typing import Any
 
 from ha_tests.errors import InputError, Problem
 from ha_tests.inventory import Inventory
+from ha_tests.inventory_formats import InventoryFormat
 from ha_tests.validation import validate
 from ha_tests.yamlsource import SourceMap
 
@@ -115,3 +116,16 @@ def load_ansible_inventory(path: str | Path) -> Inventory:
     inventory = validate(Inventory, data, SourceMap(str(path)))
     inventory._source_file = str(path)
     return inventory
+
+
+class AnsibleFormat(InventoryFormat):
+    """INI (a first line ``[group]``) or YAML (``all:`` / ``children:``) Ansible inventories."""
+
+    detect_order = 10
+
+    def recognizes(self, path: Path, lines: list[str]) -> bool:
+        return bool(lines) and lines[0].startswith("[") or \
+            any(line.startswith(("all:", "children:")) for line in lines)
+
+    def load(self, path: Path) -> Inventory:
+        return load_ansible_inventory(path)

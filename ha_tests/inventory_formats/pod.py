@@ -13,6 +13,7 @@ from typing import Any
 
 from ha_tests.errors import InputError, Problem
 from ha_tests.inventory import Inventory
+from ha_tests.inventory_formats import InventoryFormat
 from ha_tests.validation import validate
 from ha_tests.yamlsource import SourceMap, load_file
 
@@ -102,3 +103,17 @@ def load_pod(path: str | Path, context_name: str, warnings: list[str] | None = N
     data, source = load_file(path)
     return pod_to_inventory(data, source, context_name,
                             warnings if warnings is not None else [], **ssh_options)
+
+
+class PodFormat(InventoryFormat):
+    """Yardstick's pod.yaml: nodes with ``ip:`` and ``role:``/``ipmi_ip:``, no ``services:``."""
+
+    detect_order = 20
+
+    def recognizes(self, path: Path, lines: list[str]) -> bool:
+        return any(line.startswith(("ipmi_ip:", "role:", "- name:")) for line in lines) and \
+            not any(line.startswith("services:") for line in lines) and \
+            any("ip:" in line for line in lines)
+
+    def load(self, path: Path) -> Inventory:
+        return load_pod(path, "")
