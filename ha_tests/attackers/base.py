@@ -59,7 +59,7 @@ class Attacker(Plugin):
 
     def __init__(self, name: str, params: StrictModel, nodes: list[Node], ctx: RunContext):
         super().__init__(name, params, nodes, ctx)
-        #: set by the runner: writes a ledger_state() into this fault's ledger entry
+        #: set by its FaultGuard: writes a ledger_state() into this fault's ledger entry
         self.ledger_sink: Callable[[dict[str, Any]], None] | None = None
         #: held while the state changes and while it is written (inject may fan out)
         self.ledger_lock = threading.RLock()
