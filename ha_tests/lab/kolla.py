@@ -18,6 +18,7 @@ namespace only). The lab also writes kolla-ansible's ``multinode`` INI and a ``g
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import shutil
 from pathlib import Path
@@ -180,3 +181,23 @@ def globals_yml(plan: LabPlan) -> str:
             f"enable_rabbitmq: \"{'yes' if plan.full else 'no'}\"\n"
             f"enable_nova: \"{'yes' if plan.full else 'no'}\"\n"
             f"enable_neutron: \"no\"\n")
+
+
+def remove_cgroups(plan: LabPlan) -> list[str]:
+    """The cgroups podman made for this lab's containers (cgroupfs, in the host's v1
+    hierarchies): a powered-off node's containers die without removing theirs. Call it
+    before the lab's directory goes: the container ids are read from the nodes' storage."""
+    ids = {p.name for node in plan.nodes
+           for p in (plan.node_dir(node.name) / "containers" / "storage"
+                     / "overlay-containers").glob("*") if p.is_dir()}
+    removed = []
+    for container_id in sorted(ids):
+        for path in Path("/sys/fs/cgroup").glob(f"*/libpod_parent/libpod-{container_id}"):
+            for child in sorted(path.rglob("*"), reverse=True):
+                if child.is_dir():
+                    with contextlib.suppress(OSError):
+                        child.rmdir()
+            with contextlib.suppress(OSError):
+                path.rmdir()
+                removed.append(container_id)
+    return sorted(set(removed))

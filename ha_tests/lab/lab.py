@@ -450,6 +450,9 @@ class Lab:
                 child.kill()
                 child.wait()
         removed += network.remove(self.plan)
+        cgroups = kolla.remove_cgroups(self.plan)
+        if cgroups:
+            removed.append(f"cgroups of {len(cgroups)} containers")
         if self.dir.exists():
             shutil.rmtree(self.dir)
             removed.append(f"directory {self.dir}")
@@ -479,8 +482,9 @@ class Lab:
     def services(self, node: str) -> dict[str, str]:
         """Service name -> state, from the node's PID 1 ({} when the node is off)."""
         try:
+            # a kolla-style node asks podman for its containers: slower on a loaded machine
             rc, text = hactl.request(self.plan.node_dir(node) / "run" / "hactl.sock", "list",
-                                     timeout=5)
+                                     timeout=30 if self.plan.kolla else 5)
         except (OSError, ValueError):
             return {}
         return {item["name"]: item["state"] for item in json.loads(text)} if rc == 0 else {}

@@ -71,7 +71,9 @@ def what_runs(lab) -> dict[str, set[str]]:
         by_name.update({c: name for c in entry.containers})
     truth: dict[str, set[str]] = {}
     for node in lab.plan.nodes:
-        for service in lab.services(node.name):
+        services = lab.services(node.name)
+        assert services, f"{node.name}: its PID 1 did not list its services"
+        for service in services:
             truth.setdefault(by_name[service], set()).add(node.name)
     return truth
 
