@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -460,12 +461,13 @@ class Lab:
 
     def _leftover_processes(self) -> list[int]:
         """Lab processes outside the namespaces (hypervisor, vbmc), found by their lab dir."""
-        marker = str(self.dir)
+        # the lab's directory as a whole path: lab "hko" must not find lab "hkof"'s processes
+        marker = re.compile(re.escape(str(self.dir)) + r"(/|\s|$)")
         found = []
         for entry in os.listdir("/proc"):
             if entry.isdigit() and int(entry) != os.getpid():
                 line = cmdline(int(entry))
-                if marker in line and "ha_tests.lab." in line and alive(int(entry)):
+                if marker.search(line) and "ha_tests.lab." in line and alive(int(entry)):
                     found.append(int(entry))
         return found
 

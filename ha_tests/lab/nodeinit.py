@@ -39,6 +39,8 @@ STOP_TIMEOUT = 10.0
 CLEAN_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE}
 
 PODMAN = "/usr/bin/podman"
+#: how often a kolla-style node looks for containers that died (see _clean_up_died)
+CONTAINER_WATCH_SEC = 2.0
 PODMAN_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"}
 
 # systemctl-like exit codes
@@ -131,8 +133,8 @@ class Container:
             (RC_FAILED, f"podman {command} {self.name} failed; see {self.log}")
 
 
-def container_states(containers: dict[str, Container]) -> dict[str, str]:
-    """One ``podman ps -a`` for all: name -> running | stopped."""
+def podman_states(containers: dict[str, Container]) -> dict[str, str]:
+    """One ``podman ps -a`` for all: name -> podman's state (running, exited, stopped...)."""
     if not containers:
         return {}
     first = next(iter(containers.values()))
@@ -144,8 +146,14 @@ def container_states(containers: dict[str, Container]) -> dict[str, str]:
     for item in listed:
         names = item.get("Names") or []
         for name in [names] if isinstance(names, str) else names:
-            states[name] = "running" if item.get("State") == "running" else "stopped"
-    return {name: states.get(name, "stopped") for name in containers}
+            states[name] = str(item.get("State") or "")
+    return {name: states.get(name, "absent") for name in containers}
+
+
+def container_states(containers: dict[str, Container]) -> dict[str, str]:
+    """name -> running | stopped, as ``hactl list`` says it."""
+    return {name: "running" if state == "running" else "stopped"
+            for name, state in podman_states(containers).items()}
 
 
 class Init:
@@ -192,6 +200,19 @@ class Init:
     def _boot_containers(self) -> None:
         for container in self.containers.values():
             container.boot()
+        while not self.shutting_down:
+            time.sleep(CONTAINER_WATCH_SEC)
+            self._clean_up_died()
+
+    def _clean_up_died(self) -> None:
+        """Do for a container whose process died what conmon's exit command should do
+        (``podman container cleanup``, which applies the restart policy: ``unless-stopped``
+        restarts it, never after a ``podman stop``). Here conmon exits without running that
+        command, leaving the container "stopped" (died, not cleaned up) for ever."""
+        for name, state in podman_states(self.containers).items():
+            if state == "stopped" and not self.shutting_down:
+                print(f"{name}: container died; podman container cleanup", flush=True)
+                self.containers[name].podman("container", "cleanup", name)
 
     def _mask_files(self) -> None:
         """Hide host files the node must not see, in the node's own mount namespace: the host
