@@ -27,7 +27,8 @@ from ha_tests.lab.plan import MGMT_IF, LabPlan, NodePlan
 
 PODMAN = "/usr/bin/podman"
 #: lab service -> kolla-ansible's container name, where the two differ by more than "-"/"_"
-CONTAINER_NAMES = {"rabbitmq-server": "rabbitmq", "mysql": "mariadb", "galera": "mariadb"}
+CONTAINER_NAMES = {"rabbitmq-server": "rabbitmq", "mysql": "mariadb", "galera": "mariadb",
+                   "clustercheck": "mariadb_clustercheck"}
 #: services that stay on the node itself: the node's own sshd, as on a kolla controller
 NOT_CONTAINERISED = {"sshd"}
 #: kolla-ansible runs these privileged (they change the node's addresses, routes, iptables)
