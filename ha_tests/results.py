@@ -77,11 +77,25 @@ def _masked(summary: Summary) -> RunSummary:
     return RunSummary.of(_xml_safe(mask(data)))
 
 
-def junit_suite(summaries: list[Summary], name: str = "ha-tests") -> JUnitXml:
-    """Masked and XML-safe, whatever the summaries hold."""
+def measured_case(text: str, enough: bool, verdict: str) -> TestCase:
+    """The gate's own test case: how many scenarios were measured and why the rest were not
+    (``text``); a failure when fewer than the gate needs were (``verdict`` says so)."""
+    case = TestCase("measured", classname="ha_tests.gate")
+    if not enough:
+        case.result = [Failure(xml_text(mask_text(verdict))[:2000], type_="not-measured")]
+    case.system_out = xml_text(mask_text(text))
+    return case
+
+
+def junit_suite(summaries: list[Summary], name: str = "ha-tests",
+                extra: list[TestCase] | None = None) -> JUnitXml:
+    """Masked and XML-safe, whatever the summaries hold; ``extra``: cases of the run itself
+    (the gate's ``measured``), after the scenarios'."""
     suite = TestSuite(xml_text(mask_text(name)))
     for summary in summaries:
         suite.add_testcase(junit_case(_masked(summary)))
+    for case in extra or []:
+        suite.add_testcase(case)
     xml = JUnitXml()
     xml.add_testsuite(suite)
     return xml

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ha_tests.context import RunContext
+from ha_tests.coverage import Coverage, coverage
 from ha_tests.destructive import destructive_reasons
 from ha_tests.errors import ExitCode, InputError, Problem
 from ha_tests.inventory import Inventory
@@ -35,7 +36,7 @@ from ha_tests.targets import resolve_targets
 #: worst first: the exit code of a multi-scenario run is the worst of its scenarios
 EXIT_PRIORITY = [ExitCode.ROLLBACK_FAILED, ExitCode.INTERRUPTED, ExitCode.ERROR,
                  ExitCode.PREFLIGHT_FAILED, ExitCode.BAD_INPUT, ExitCode.SLA_FAILED,
-                 ExitCode.PASS]
+                 ExitCode.NOT_MEASURED, ExitCode.PASS]
 
 
 def worst_exit(codes: Iterable[int]) -> int:
@@ -75,6 +76,9 @@ class Policy:
     png: bool = False
     yardstick_out: Path | None = None
     lock_timeout: float = 3600.0
+    #: the least share of the scenarios that must be measured (a profile's
+    #: ``min_measured:``, lowered by ``--allow-skips``); None: at least one
+    min_measured: float | None = None
 
 
 @dataclass
@@ -197,20 +201,43 @@ class Ran:
     def exit_code(self) -> int:
         return STATUS_EXIT.get(self.status, ExitCode.PASS)
 
+    @property
+    def why(self) -> str | None:
+        """Why it was not measured, as its summary (or Yardstick case) says."""
+        if self.case is not None and getattr(self.case, "skipped", None):
+            return self.case.skipped
+        summary = self.summary or {}
+        return summary.get("skip_reason") or summary.get("error")
+
 
 @dataclass
 class SessionResult:
     ran: list[Ran]
     #: what the run wrote besides the results directories: csv, html, junit, yardstick
     outputs: dict[str, Path] = field(default_factory=dict)
+    #: the least share that must be measured (the policy's ``min_measured``)
+    min_measured: float | None = None
 
     @property
     def summaries(self) -> list[dict[str, Any]]:
         return [r.summary for r in self.ran if r.summary is not None]
 
     @property
+    def coverage(self) -> Coverage:
+        return measured(self.ran, self.min_measured)
+
+    @property
     def exit_code(self) -> int:
-        return worst_exit(r.exit_code for r in self.ran)
+        """The worst scenario's code; a run that measured less than its gate needs is
+        ``NOT_MEASURED``, never a pass."""
+        codes = [r.exit_code for r in self.ran]
+        if not self.coverage.enough:
+            codes.append(ExitCode.NOT_MEASURED)
+        return worst_exit(codes)
+
+
+def measured(ran: Iterable[Ran], least: float | None = None) -> Coverage:
+    return coverage(((r.entry.name, r.status, r.why) for r in ran), least)
 
 
 def print_dry_run(plan: Plan) -> int:
@@ -309,7 +336,7 @@ class Session:
                 self.say(f"results: {done.result_dir}")
             if done.status == "interrupted":
                 break
-        result = SessionResult(ran)
+        result = SessionResult(ran, min_measured=self.policy.min_measured)
         result.outputs = self._write_outputs(ran)
         return result
 
@@ -337,7 +364,8 @@ class Session:
 
     # -- outputs ----------------------------------------------------------------------------
     def _write_outputs(self, ran: list[Ran]) -> dict[str, Path]:
-        """The same outputs whichever door ran the plan: every registered reporter's."""
+        """The same outputs whichever door ran the plan: every registered reporter's, each
+        saying how much was measured (``RunOutputs.gate``)."""
         from ha_tests.reporters import RunOutputs, write_all
 
         summaries = [r.summary for r in ran if r.summary is not None]
@@ -347,7 +375,8 @@ class Session:
         return write_all(RunOutputs(
             self.results, stem, self.policy, summaries=summaries,
             result_dirs=[r.result_dir for r in ran if r.result_dir],
-            cases=[r.case for r in ran if r.case is not None], say=self.say))
+            cases=[r.case for r in ran if r.case is not None], say=self.say,
+            gate=measured(ran, self.policy.min_measured)))
 
 
 def _resolve(scenario: Scenario, inventory: Inventory,

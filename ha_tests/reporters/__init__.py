@@ -39,6 +39,8 @@ class RunOutputs:
     cases: list[Any] = field(default_factory=list)
     #: where notes for a person go (the CLI: stderr; the test plugins: nowhere)
     say: Callable[[str], None] = lambda _text: None
+    #: how much of the run was measured (a ``ha_tests.coverage.Coverage``), if known
+    gate: Any = None
 
 
 class Reporter(abc.ABC):
