@@ -14,6 +14,7 @@ from typing import Any
 
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
+from ha_tests.errors import InputError, Problem
 from ha_tests.masking import mask, mask_text
 from ha_tests.summary import Interval, RunSummary, Status, load_run_summary
 
@@ -99,6 +100,31 @@ def junit_suite(summaries: list[Summary], name: str = "ha-tests",
     xml = JUnitXml()
     xml.add_testsuite(suite)
     return xml
+
+
+def dirs_holding(paths: list[Path], marker: str, what: str = "results") -> list[Path]:
+    """Scenario results directories named by ``paths``, each known by its ``marker`` file
+    (summary.json, or events.jsonl for a history not yet analysed): a path is one, or holds
+    some (a run's or a whole ``results/`` tree, searched two levels deep). Oldest first, by
+    name (it starts with the run's UTC time)."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if (path / marker).is_file():
+            found.append(path)
+            continue
+        if not path.is_dir():
+            raise InputError(Problem(str(path), None, None, "", "no such results directory",
+                                     "pass a directory written by 'ha-tests run' "
+                                     "(or a parent of several)"))
+        inner = sorted({p.parent for pattern in (f"*/{marker}", f"*/*/{marker}")
+                        for p in path.glob(pattern)})
+        if not inner:
+            raise InputError(Problem(str(path), None, None, "", f"no {what} here (no {marker} "
+                                     "in it or in its subdirectories)",
+                                     "pass a directory written by 'ha-tests run'"))
+        found.extend(inner)
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return sorted(unique, key=lambda p: (p.name, str(p)))
 
 
 def load_summary(result_dir: Path) -> RunSummary:
