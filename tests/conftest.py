@@ -58,7 +58,7 @@ def pytest_collection_modifyitems(config, items):
         group = group_of(item)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
-    if getattr(config.option, "numprocesses", None):
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker's config has no numprocesses
         items.sort(key=lambda item: ORDER.index(g) if (g := group_of(item)) else len(ORDER))
     reason = _why_no_lab()
     if reason is None:
