@@ -12,7 +12,8 @@ APT_PACKAGES=(openssh-server openssh-client haproxy keepalived ipmitool iproute2
               mariadb-server galera-4 rsync memcached rabbitmq-server
               podman crun  # discovery's container way, proven with real containers
               prometheus prometheus-pushgateway  # the OpenMetrics tests' real scraper
-              qemu-system-x86 busybox-static kmod)  # these three: netem tests' guest kernel
+              qemu-system-x86 busybox-static kmod  # these three: netem tests' guest kernel
+              systemd)  # PID 1 of the systemd guest (discovery's systemd way, for real)
 VENV=${HA_TESTS_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 

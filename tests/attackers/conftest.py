@@ -123,8 +123,9 @@ class NetnsPair:
 class GuestPair(NetnsPair):
     """The namespace pair's interface, with side a a guest (over real SSH), b a namespace."""
 
-    def __init__(self, workdir: Path, index: int = 0):
-        """``index`` tells apart the guests one test boots at once (namespace, tap, subnet)."""
+    def __init__(self, workdir: Path, index: int = 0, guest: type[KernelGuest] = KernelGuest):
+        """``index`` tells apart the guests one test boots at once (namespace, tap, subnet);
+        ``guest`` is the kind booted (the systemd guest: systemd_guest.SystemdGuest)."""
         super().__init__()
         n = 10 + os.getpid() % 200
         self.subnet = f"10.{232 + index}.{n}"
@@ -132,8 +133,8 @@ class GuestPair(NetnsPair):
         self.ns = {"b": f"hat-{self.tag}-g{suffix}b"}
         self.dev = {"a": "mgmt0", "b": f"hat{self.tag}g{suffix}"}
         self.addr = {"a": f"{self.subnet}.1", "b": f"{self.subnet}.2"}
-        self.guest = KernelGuest(workdir, self.ns["b"], self.dev["b"], self.addr["a"],
-                                 self.addr["b"])
+        self.guest = guest(workdir, self.ns["b"], self.dev["b"], self.addr["a"],
+                           self.addr["b"])
 
     def up(self) -> GuestPair:
         self.down()

@@ -170,15 +170,17 @@ def load_order(modules_dir: Path, wanted=MODULES) -> list[str]:
     return order
 
 
-def initramfs(modules_dir: Path, target: Path) -> Path:
-    """A gzip'd newc cpio: busybox, the init above, the modules (uncompressed)."""
+def initramfs(modules_dir: Path, target: Path, init: str = INIT,
+              modules: tuple[str, ...] = MODULES) -> Path:
+    """A gzip'd newc cpio: busybox, the init (by default the one above), the modules
+    (uncompressed)."""
     import lzma
     entries: list[tuple[str, bytes, int]] = []
     busybox = Path(shutil.which("busybox") or "/bin/busybox").read_bytes()
     entries.append(("bin/busybox", busybox, 0o755))
-    entries.append(("init", INIT.encode(), 0o755))
+    entries.append(("init", init.encode(), 0o755))
     names = []
-    for rel in load_order(modules_dir):
+    for rel in load_order(modules_dir, modules):
         data = (modules_dir / rel).read_bytes()
         if rel.endswith(".xz"):
             data = lzma.decompress(data)
@@ -220,6 +222,12 @@ def free_tcp_port() -> int:
 class KernelGuest:
     """One guest: ``start()`` boots it and waits for its sshd, ``stop()`` powers it off."""
 
+    #: the initramfs's init, the modules it loads and the kernel's command line
+    init = INIT
+    modules = MODULES
+    append = "console=ttyS0 panic=-1 quiet rdinit=/init"
+    memory_mb = 512
+
     def __init__(self, workdir: Path, peer_ns: str, tap: str, guest_addr: str,
                  peer_addr: str):
         self.dir = Path(workdir)
@@ -241,10 +249,17 @@ class KernelGuest:
         host_key = (self.share / "host_key.pub").read_text().split()
         (self.dir / "known_hosts").write_text(
             f"[127.0.0.1]:{self.ssh_port} {host_key[0]} {host_key[1]}\n")
-        init = GUEST_INIT.replace("GUEST_MAC", GUEST_MAC).replace(
-            "CONTROL_MAC", CONTROL_MAC).replace("GUEST_ADDR", self.guest_addr)
-        (self.share / "init.sh").write_text(init)
         (self.share / "host_key").chmod(0o600)
+        self._share_files()
+
+    def addressed(self, script: str) -> str:
+        """``script`` with this guest's MACs and address filled in."""
+        return script.replace("GUEST_MAC", GUEST_MAC).replace(
+            "CONTROL_MAC", CONTROL_MAC).replace("GUEST_ADDR", self.guest_addr)
+
+    def _share_files(self) -> None:
+        """What the guest reads from the share besides the keys: its init after the root."""
+        (self.share / "init.sh").write_text(self.addressed(GUEST_INIT))
 
     def start(self, boot_timeout: float = 120.0) -> KernelGuest:
         kernel = cached_kernel()
@@ -252,13 +267,14 @@ class KernelGuest:
             raise RuntimeError(f"no guest kernel in {CACHE}; ./bootstrap.sh setup fetches it")
         vmlinuz, modules_dir = kernel
         self._keys()
-        initrd = initramfs(modules_dir, self.dir / "initramfs.gz")
+        initrd = initramfs(modules_dir, self.dir / "initramfs.gz", self.init, self.modules)
         # TCG, not KVM: under nested virtualisation (CI VMs) KVM guests hung in early boot
         # here, and TCG boots this kernel in about 3 s
-        argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", "512", "-smp", "1", "-nodefaults",
+        argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(self.memory_mb), "-smp", "1",
+                "-nodefaults",
                 "-display", "none", "-no-reboot", "-serial", f"file:{self.console}",
                 "-kernel", str(vmlinuz), "-initrd", str(initrd),
-                "-append", "console=ttyS0 panic=-1 quiet rdinit=/init",
+                "-append", self.append,
                 "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,"
                            "id=hostroot",
                 "-virtfs", f"local,path={self.share},mount_tag=share,security_model=none,"
