@@ -227,6 +227,7 @@ class KernelGuest:
     modules = MODULES
     append = "console=ttyS0 panic=-1 quiet rdinit=/init"
     memory_mb = 512
+    cpus = 1
 
     def __init__(self, workdir: Path, peer_ns: str, tap: str, guest_addr: str,
                  peer_addr: str):
@@ -270,8 +271,8 @@ class KernelGuest:
         initrd = initramfs(modules_dir, self.dir / "initramfs.gz", self.init, self.modules)
         # TCG, not KVM: under nested virtualisation (CI VMs) KVM guests hung in early boot
         # here, and TCG boots this kernel in about 3 s
-        argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(self.memory_mb), "-smp", "1",
-                "-nodefaults",
+        argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(self.memory_mb),
+                "-smp", str(self.cpus), "-nodefaults",
                 "-display", "none", "-no-reboot", "-serial", f"file:{self.console}",
                 "-kernel", str(vmlinuz), "-initrd", str(initrd),
                 "-append", self.append,

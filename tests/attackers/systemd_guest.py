@@ -1,4 +1,4 @@
-"""The kernel guest with systemd as PID 1: discovery's systemd way against a real systemd.
+"""The kernel guest with systemd as PID 1: a real systemd for discovery's systemd way.
 
 This machine (a container) runs no systemd, so here the QEMU/TCG guest of the netem tests
 boots Debian's kernel with this machine's own root (9p, read-only) under an overlay whose
@@ -48,6 +48,10 @@ umount /share
 # a node of its own: no host's /tmp, and no marker of the container this machine is (with
 # one systemd would ignore the kernel command line and skip units meant for a real host)
 for d in tmp var/tmp; do mount -t tmpfs -o mode=1777 tmpfs "/newroot/$d"; done
+# the packages' unit files, copied as they are into memory: systemd reads them all for
+# list-unit-files, which over uncached 9p under TCG outlasted systemctl's 25 s D-Bus timeout
+units=/usr/lib/systemd/system
+mount -t tmpfs -o mode=0755 tmpfs "/newroot$units" && cp -a "/lower$units/." "/newroot$units/"
 rm -f /newroot/.dockerenv /newroot/run/.containerenv
 umount /proc /sys
 mount --move /dev /newroot/dev
@@ -145,11 +149,14 @@ class SystemdGuest(KernelGuest):
 
     init = INIT
     modules = SYSTEMD_MODULES
-    # systemd.unit: the target above, not this machine's default; no status lines, but
-    # what fails still reaches the console log
+    # systemd.unit: the target above, not this machine's default; its status lines go to
+    # the console log, which a failed boot's error shows
     append = ("console=ttyS0 panic=-1 quiet rdinit=/init "
               f"systemd.unit={TARGET} systemd.show_status=true systemd.firstboot=off")
     memory_mb = 768
+    #: two vCPUs (two TCG threads): systemd's boot and discovery's questions start many
+    #: processes, and one thread starved on this loaded machine
+    cpus = 2
 
     def _share_files(self) -> None:
         """The files the initramfs copies onto the guest's root, as an operator adds them."""
