@@ -14,12 +14,12 @@ from history_check import differences, finished_runs
 from lab_session import session_lab
 from lab_settings import LAB_CIDR, LAB_NAME
 
+from ha_tests.locks import state_dir
+
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # each worker its own fault ledger and locks: a heal in one worker never touches the
     # faults another worker's run holds on another lab
-    _state = os.environ.get("HA_TESTS_STATE_DIR") or os.path.join(
-        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "ha-tests")
-    os.environ["HA_TESTS_STATE_DIR"] = os.path.join(_state, os.environ["PYTEST_XDIST_WORKER"])
+    os.environ["HA_TESTS_STATE_DIR"] = str(state_dir() / os.environ["PYTEST_XDIST_WORKER"])
 
 
 def _why_no_lab() -> str | None:

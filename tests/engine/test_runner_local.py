@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from local_target import answers
+from local_target import answers, pid_alive
 
 from ha_tests.errors import ExitCode
 from ha_tests.events import read_events
@@ -23,15 +23,6 @@ from ha_tests.scenario import PluginUse, Scenario, load_scenario
 
 def run(scenario, inventory, tmp_path):
     return ScenarioRunner(scenario, inventory, tmp_path / "results", seed=7).run()
-
-
-def pid_alive(pid: int) -> bool:
-    """Running, not merely a zombie waiting for a slow init to reap it."""
-    try:
-        stat = open(f"/proc/{pid}/stat").read()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_kill_is_real_outage_is_measured_and_service_restarted(web, inventory, scenario_file,
