@@ -261,8 +261,9 @@ class Lab:
         if not wait_until(lambda: mariadb.cluster_whole(self.plan, service_secrets.database),
                           timeout=CLUSTER_TIMEOUT, interval=1):
             raise LabError(f"the Galera cluster did not reach {len(mariadb.members(self.plan))}"
-                           f" synced members within {CLUSTER_TIMEOUT:.0f} s; see "
-                           f"{self.dir}/nodes/ctl*/log/mariadb-error.log")
+                           f" synced members within {CLUSTER_TIMEOUT:.0f} s; the members' logs "
+                           f"({self.dir}/nodes/ctl*/log/mariadb-error.log) end:\n  "
+                           f"{mariadb.log_tails(self.plan)}")
         step(f"galera: {len(mariadb.members(self.plan))} members synced")
         if full_secrets is not None:
             servers = full_profile.set_up(self.plan, admin_password, full_secrets, pool, step)
@@ -286,8 +287,9 @@ class Lab:
 
         if not wait_until(database_answers, timeout=CLUSTER_TIMEOUT, interval=0.5):
             raise LabError(f"the database does not answer through the VIP {self.plan.vip} "
-                           f"({last_error[0] if last_error else 'no answer'}); see "
-                           f"{self.dir}/nodes/ctl1/log/mariadb-error.log")
+                           f"({last_error[0] if last_error else 'no answer'}); the members' logs "
+                           f"({self.dir}/nodes/ctl*/log/mariadb-error.log) end:\n  "
+                           f"{mariadb.log_tails(self.plan)}")
         keystone.bootstrap(self.plan, admin_password)
 
     def _check_range_free(self) -> None:

@@ -64,6 +64,26 @@ def bootstrap_marker(plan: LabPlan) -> Path:
     return plan.node_dir(node(plan).name) / "galera-bootstrap"
 
 
+def error_log(plan: LabPlan, host: NodePlan) -> Path:
+    return plan.node_dir(host.name) / "log" / "mariadb-error.log"
+
+
+def log_tails(plan: LabPlan, lines: int = 6) -> str:
+    """The last lines of each member's error log (with what ``galera_member`` decided), for
+    an error that must say why the cluster did not form: the lab, and so the log, may be
+    gone by the time someone reads it."""
+    from ha_tests.masking import mask_text
+
+    parts = []
+    for host in members(plan):
+        try:
+            tail = error_log(plan, host).read_text(errors="replace").splitlines()[-lines:]
+        except OSError as error:
+            tail = [f"(no log: {error.strerror})"]
+        parts.append(f"{host.name}: " + "\n    ".join(mask_text(line) for line in tail))
+    return "\n  ".join(parts)
+
+
 def url(plan: LabPlan, password: str, database: str) -> str:
     """SQLAlchemy URL of a database, through the VIP."""
     return (f"mysql+pymysql://{USER}:{password}@{plan.vip}:{MARIADB_PORT}/{database}"
@@ -113,7 +133,6 @@ def init_file(plan: LabPlan) -> Path:
 
 def server_argv(plan: LabPlan, host: NodePlan) -> list[str]:
     """The member's ``mariadbd`` command line (``galera_member`` adds whether it bootstraps)."""
-    node_dir = plan.node_dir(host.name)
     addresses = ",".join(m.mgmt_ip for m in members(plan))
     provider_options = ";".join([
         f"gmcast.listen_addr=tcp://{host.mgmt_ip}:{GCOMM_PORT}",
@@ -138,7 +157,7 @@ def server_argv(plan: LabPlan, host: NodePlan) -> list[str]:
             f"--wsrep-cluster-address=gcomm://{addresses}",
             f"--wsrep-node-name={host.name}", f"--wsrep-node-address={host.mgmt_ip}",
             "--wsrep-sst-method=rsync", f"--wsrep-provider-options={provider_options}",
-            f"--log-error={node_dir}/log/mariadb-error.log"]
+            f"--log-error={error_log(plan, host)}"]
 
 
 def service(plan: LabPlan, host: NodePlan) -> dict:
@@ -147,7 +166,7 @@ def service(plan: LabPlan, host: NodePlan) -> dict:
     return {"name": "mariadb", "path": sys.executable,
             "argv": ["galera-member", "-m", "ha_tests.lab.galera_member",
                      "--bootstrap-marker", str(bootstrap_marker(plan)),
-                     "--log", str(plan.node_dir(host.name) / "log" / "mariadb-error.log"),
+                     "--log", str(error_log(plan, host)),
                      "--", *server_argv(plan, host)],
             "env": python_env()}
 
