@@ -97,6 +97,7 @@ lock_path = {state}/locks
 [oslo_messaging_notifications]
 driver = messagingv2
 
+{rabbitmq.oslo_messaging_section()}
 {keystone_authtoken(plan, secrets.service, "cinder")}
 {nova_section}
 {backends}"""

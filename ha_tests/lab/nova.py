@@ -107,9 +107,7 @@ notify_on_state_change = vm_and_task_state
 [oslo_messaging_notifications]
 driver = messagingv2
 
-[oslo_messaging_rabbit]
-kombu_failover_strategy = round-robin
-
+{rabbitmq.oslo_messaging_section()}
 [oslo_concurrency]
 lock_path = {state}/locks
 
