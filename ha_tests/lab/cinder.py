@@ -97,7 +97,7 @@ lock_path = {state}/locks
 [oslo_messaging_notifications]
 driver = messagingv2
 
-{rabbitmq.oslo_messaging_section()}
+{rabbitmq.oslo_messaging_section(plan, node)}
 {keystone_authtoken(plan, secrets.service, "cinder")}
 {nova_section}
 {backends}"""

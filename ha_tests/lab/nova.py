@@ -107,7 +107,7 @@ notify_on_state_change = vm_and_task_state
 [oslo_messaging_notifications]
 driver = messagingv2
 
-{rabbitmq.oslo_messaging_section()}
+{rabbitmq.oslo_messaging_section(plan, node)}
 [oslo_concurrency]
 lock_path = {state}/locks
 

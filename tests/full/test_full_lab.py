@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,7 +20,9 @@ import pytest
 from measured import assert_measured, injected_pids
 from tempest_identity import make_workspace, run_identity_suite
 
-from ha_tests.lab.plan import ADMIN_USER, REGION
+from ha_tests.lab import mariadb, rabbitmq
+from ha_tests.lab.openstack import Secrets
+from ha_tests.lab.plan import ADMIN_USER, RABBIT_PORT, REGION
 from ha_tests.lab.system import cmdline, netns_pids
 from ha_tests.operations.steps import read_output
 
@@ -136,6 +139,72 @@ def test_power_off_kills_the_guests_and_nova_brings_them_back_at_boot(full_lab, 
     # resume_guests_state_on_host_boot: nova-compute starts the guest again when it boots
     assert wait_for(lambda: pings(address), 180, 1), "nova did not restore the guest"
     assert cloud.compute.get_server(server.id).status == "ACTIVE"
+
+
+def broker_pid(lab, node: str) -> int | None:
+    return next((pid for pid in netns_pids(lab.plan.node(node).netns)
+                 if re.search(rabbitmq.PROCESS_REGEX, cmdline(pid))), None)
+
+
+def amqp_clients(pid: int) -> int:
+    """Established connections to the broker's AMQP port, from its namespace's TCP table."""
+    port = f"{RABBIT_PORT:04X}"
+    rows = [line.split() for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for row in rows if row[1].endswith(f":{port}") and row[3] == "01")
+
+
+def test_the_three_brokers_are_one_rabbitmq_cluster(full_lab):
+    """rabbitmqctl cluster_status on each controller: the same three running nodes, one
+    cluster, no partition; and the services' connections spread over the brokers directly
+    (no HAProxy in front of the bus)."""
+    wanted = {f"rabbit@{c.name}" for c in full_lab.plan.controllers}
+    names = set()
+    for controller in full_lab.plan.controllers:
+        status = rabbitmq.cluster_status(full_lab.plan, controller)
+        assert status is not None, f"rabbitmqctl on {controller.name} got no answer"
+        assert set(status["running_nodes"]) == wanted, status
+        assert set(status["disk_nodes"]) == wanted and not status["partitions"], status
+        names.add(status["cluster_name"])
+    assert len(names) == 1, names
+    clients = {c.name: amqp_clients(broker_pid(full_lab, c.name))
+               for c in full_lab.plan.controllers}
+    assert sum(clients.values()) > 0, clients
+
+
+def test_the_services_queues_are_quorum_queues_on_all_three_brokers(full_lab):
+    queues = rabbitmq.quorum_queues(full_lab.plan)
+    wanted = {f"rabbit@{c.name}" for c in full_lab.plan.controllers}
+    # nova-conductor's and nova-scheduler's RPC topics, cinder-scheduler's, and the
+    # services' reply queues (rabbit_transient_quorum_queue)
+    for name in ("conductor", "scheduler", "cinder-scheduler"):
+        assert name in queues, sorted(queues)
+        assert set(queues[name]) == wanted, (name, queues[name])
+    replies = [n for n in queues if n.startswith("reply_")]
+    assert replies and all(set(queues[n]) == wanted for n in replies), replies
+
+
+def test_a_killed_broker_leaves_the_cloud_serving_and_rejoins_the_cluster(full_lab, cloud):
+    """SIGKILL the broker that serves the most connections: a server boots through Nova while
+    its clients move to the other brokers, and the node's supervisor restarts it into the
+    same cluster."""
+    pids = {c.name: broker_pid(full_lab, c.name) for c in full_lab.plan.controllers}
+    victim = max(pids, key=lambda name: amqp_clients(pids[name]))
+    assert amqp_clients(pids[victim]) > 0, "no service was connected to the victim"
+    os.kill(pids[victim], signal.SIGKILL)
+    created = cloud.compute.create_server(
+        name=f"t-{uuidlib.uuid4().hex[:6]}", image_id=cloud.image.find_image("lab-guest").id,
+        flavor_id=cloud.compute.find_flavor(FLAVOR).id, networks="none")
+    try:
+        booted = cloud.compute.wait_for_server(created, status="ACTIVE", wait=180)
+        assert booted.status == "ACTIVE"
+    finally:
+        cloud.compute.delete_server(created)
+    cloud.compute.wait_for_delete(created, wait=120)
+    assert broker_pid(full_lab, victim) not in (None, pids[victim])
+    assert wait_for(lambda: rabbitmq.cluster_whole(full_lab.plan), 180, 2), \
+        f"rabbit@{victim} did not rejoin the cluster"
+    queues = rabbitmq.quorum_queues(full_lab.plan)
+    assert len(queues["conductor"]) == len(full_lab.plan.controllers), queues["conductor"]
 
 
 def test_kill_nova_api_scenario_is_measured_through_the_runner(full_lab, tmp_path):
@@ -348,3 +417,28 @@ def test_a_forced_down_service_is_announced_on_the_bus(full_lab, cloud):
     assert wait_for(lambda: monitor.probe().ok, 30, 0.2)
     monitor.teardown()
     ctx.close()
+
+
+def test_a_powered_off_controllers_broker_rejoins_the_cluster_at_boot(full_lab):
+    """Power a controller off (not the first: its broker is one the others clustered with):
+    the other two keep a cluster of two, and at boot its broker rejoins with its queues'
+    replicas."""
+    node = full_lab.plan.controllers[-1]
+    wanted = {f"rabbit@{c.name}" for c in full_lab.plan.controllers}
+    power = full_lab.power(node.name)
+    power.off()
+    try:
+        def running() -> set[str]:
+            status = rabbitmq.cluster_status(full_lab.plan, full_lab.plan.controllers[0])
+            return set(status["running_nodes"]) if status else set()
+
+        assert wait_for(lambda: running() == wanted - {f"rabbit@{node.name}"}, 60, 1), \
+            running()
+    finally:
+        power.on()
+    assert wait_for(lambda: rabbitmq.cluster_whole(full_lab.plan), 240, 2), \
+        f"rabbit@{node.name} did not rejoin the cluster after its boot"
+    assert set(rabbitmq.quorum_queues(full_lab.plan)["conductor"]) == wanted
+    assert wait_for(lambda: mariadb.cluster_whole(full_lab.plan,
+                                                  Secrets.load(full_lab.plan).database),
+                    240, 2), "the Galera member did not rejoin (the next tests need it)"

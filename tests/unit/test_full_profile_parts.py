@@ -75,9 +75,9 @@ def test_every_service_lists_the_three_brokers_and_uses_quorum_queues():
     plan = LabPlan("labx", "10.199.0.0/16", profile="full")
     secrets = Secrets(database="d", bus="pw", service="s")
     brokers = ",".join(f"openstack:pw@{c.mgmt_ip}:5672" for c in plan.controllers)
-    for text in (nova.config(plan, plan.controllers[0], secrets),
-                 nova.config(plan, plan.computes[0], secrets),
-                 cinder.config(plan, plan.controllers[2], secrets)):
+    for node, text in ((plan.controllers[0], nova.config(plan, plan.controllers[0], secrets)),
+                       (plan.computes[0], nova.config(plan, plan.computes[0], secrets)),
+                       (plan.controllers[2], cinder.config(plan, plan.controllers[2], secrets))):
         options = configparser.ConfigParser(interpolation=None, strict=False)
         options.read_string(text)
         assert options["DEFAULT"]["transport_url"] == f"rabbit://{brokers}/"
@@ -85,6 +85,9 @@ def test_every_service_lists_the_three_brokers_and_uses_quorum_queues():
         for name in ("rabbit_quorum_queue", "rabbit_transient_quorum_queue",
                      "use_queue_manager", "rabbit_stream_fanout"):
             assert bus.getboolean(name), name
+        assert bus.getint("rabbit_qos_prefetch_count") > 0  # streams refuse 0
+        # the queue manager's counter in the host's /dev/shm: one per lab and node
+        assert bus["hostname"] == f"labx-{node.name}"
     assert plan.vip not in rabbitmq.transport_url(plan, "pw")
 
 
@@ -136,6 +139,13 @@ def test_a_blank_broker_waits_for_the_cluster_and_one_with_a_database_does_not(t
 def test_the_notification_listener_reaches_every_broker_through_kombu():
     url = "rabbit://u:p1@10.0.0.11:5672,u:p1@10.0.0.12:5672/"
     assert kombu_url(url) == "amqp://u:p1@10.0.0.11:5672/;amqp://u:p1@10.0.0.12:5672/"
+
+
+def test_the_inventory_tells_listeners_the_lab_bus_has_quorum_queues():
+    plan = LabPlan("labx", "10.199.0.0/16", profile="full")
+    bus = rabbitmq.transport_url(plan, "pw")
+    notifications = yaml.safe_load(files.inventory(plan, "bmc", bus_url=bus))["notifications"]
+    assert notifications == {"transport_url": bus, "quorum_queues": True}
 
 
 def test_cinder_volume_runs_as_an_aa_cluster_on_two_controllers_and_ap_on_the_third():
