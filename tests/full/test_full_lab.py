@@ -200,7 +200,8 @@ def test_a_killed_broker_leaves_the_cloud_serving_and_rejoins_the_cluster(full_l
     finally:
         cloud.compute.delete_server(created)
     cloud.compute.wait_for_delete(created, wait=120)
-    assert broker_pid(full_lab, victim) not in (None, pids[victim])
+    # the supervisor restarts it (the boot may well be done before the broker is)
+    assert wait_for(lambda: broker_pid(full_lab, victim) not in (None, pids[victim]), 120, 1)
     assert wait_for(lambda: rabbitmq.cluster_whole(full_lab.plan), 180, 2), \
         f"rabbit@{victim} did not rejoin the cluster"
     queues = rabbitmq.quorum_queues(full_lab.plan)
