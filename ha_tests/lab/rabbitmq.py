@@ -191,6 +191,10 @@ def service(plan: LabPlan, host: NodePlan) -> dict:
             "cwd": str(directory),
             "env": {**python_env(), **environment(plan, host),
                     "RABBITMQ_LOG_BASE": str(plan.node_dir(host.name) / "log"),
+                    # as under systemd, the script execs the VM: without it the script runs
+                    # the VM as a child and exits 0 when it is SIGKILLed, which the node's
+                    # supervisor (Restart=on-failure) takes for a clean stop, never restarting
+                    "RUNNING_UNDER_SYSTEMD": "true",
                     # one scheduler: the lab's bus is small and the host has 2 cores
                     "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "+S 1:1 +A 4"}}
 

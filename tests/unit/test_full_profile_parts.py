@@ -111,6 +111,8 @@ def test_the_brokers_form_one_cluster_by_names_every_node_resolves(tmp_path, mon
     first, second = rabbitmq.service(plan, ctl1), rabbitmq.service(plan, ctl2)
     assert first["env"]["RABBITMQ_NODENAME"] == "rabbit@ctl1"
     assert first["env"]["ERL_INETRC"] == str(rabbitmq.inetrc(plan))
+    # the script execs the VM, so a SIGKILLed broker is a failure its supervisor restarts
+    assert first["env"]["RUNNING_UNDER_SYSTEMD"] == "true"
     # the first broker forms the cluster; a blank other one waits for it (rabbitmq_member)
     assert "--peer" not in first["argv"]
     assert second["argv"].count("--peer") == 2 and f"{ctl1.mgmt_ip}:5672" in second["argv"]
