@@ -207,6 +207,7 @@ def cmd_validate_deployment(args) -> int:
     from ha_tests.results import format_table, gap_table
     from ha_tests.scenario import load_scenario
     from ha_tests.session import default_results_dir, print_dry_run
+    from ha_tests.summary import Status
 
     profile = load_profile(args.profile)
     scenarios = [load_scenario(p) for p in profile_paths(args.profile)]
@@ -226,7 +227,7 @@ def cmd_validate_deployment(args) -> int:
     result = session.run(plan)
     code = result.exit_code
     summaries = result.summaries
-    passed = sum(1 for s in summaries if s["status"] == "pass")
+    passed = sum(1 for s in summaries if s.status is Status.PASS)
     gate = result.coverage
     print(format_table(gap_table(summaries)))
     print(f"\n{profile.name}: {passed}/{len(summaries)} passed, {gate.headline} in "

@@ -148,19 +148,18 @@ def summary_rows(summaries: list[Summary]) -> list[list[str]]:
     return rows
 
 
-def worst_availability(summary: Summary) -> dict[str, Any] | None:
+def worst_availability(summary: Summary) -> Interval | None:
     """The lowest availability (by its lower bound) among gated monitors' iterations."""
     found = [a for _, _, i in RunSummary.of(summary).gated()
              if (a := i.metrics.availability) is not None and a.lo is not None]
-    worst = min(found, key=lambda a: a.lo or 0.0, default=None)
-    return None if worst is None else worst.model_dump()
+    return min(found, key=lambda a: a.lo or 0.0, default=None)
 
 
 def _availability_text(summary: RunSummary) -> str:
     worst = worst_availability(summary)
-    if not worst:
+    if worst is None:
         return "-"
-    return f"{100 * worst['value']:.2f} % ± {100 * (worst['error'] or 0):.2f}"
+    return f"{100 * (worst.value or 0):.2f} % ± {100 * (worst.error or 0):.2f}"
 
 
 TABLE_HEADER = ["scenario", "gap", "target", "outage", "detection", "recovery", "availability",

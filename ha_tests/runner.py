@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from ha_tests.operations.steps import OperationSteps
 from ha_tests.progress import Progress
 from ha_tests.sampling import SamplingLoop
 from ha_tests.scenario import PluginUse, Scenario
-from ha_tests.summary import RunSummary
+from ha_tests.summary import RunSummary, Status
 from ha_tests.targets import resolve_targets
 
 log = logging.getLogger(__name__)
@@ -59,13 +60,17 @@ STATUS_EXIT = {
 class RunOutcome:
     """What a run found: ``result`` is its typed summary (ha_tests.summary.RunSummary)."""
 
-    status: str
+    status: Status
     result_dir: Path | None
     result: RunSummary | None = None
 
     @property
     def summary(self) -> dict[str, Any]:
-        """summary.json's object, for code that still reads it by key; prefer ``result``."""
+        """Deprecated: summary.json's object by key, kept for users' tests written before
+        the models (``outcome.summary["sla_failures"]``); read ``result`` instead."""
+        warnings.warn("RunOutcome.summary (a dict) is deprecated: read RunOutcome.result, "
+                      "the typed RunSummary (outcome.result.sla_failures)",
+                      DeprecationWarning, stacklevel=2)
         return {} if self.result is None else self.result.to_json()
 
     @property
@@ -417,7 +422,7 @@ class ScenarioRunner:
         events.close()
         summary = analyze(self.result_dir)  # the history is the truth: summary from it alone
         self.progress.finish(summary)
-        return RunOutcome(str(summary.status), self.result_dir, summary)
+        return RunOutcome(summary.status, self.result_dir, summary)
 
 
 def _probe_once(monitor: Monitor) -> tuple[bool, dict]:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ha_tests.errors import InputError, Problem
 
@@ -164,6 +164,17 @@ class RunSummary(_Model):
     versions: dict[str, str | None] = {}
     finished: str | None = None
 
+    @field_validator("schema_version")
+    @classmethod
+    def _this_version(cls, version: int) -> int:
+        """Any way in (a file, a door's dict) refuses a summary of another version: its
+        fields may mean something else, so reading them by these names would be a guess."""
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"schema version {version}, this ha-tests reads "
+                             f"{SCHEMA_VERSION}; rebuild it from its history with "
+                             "'ha-tests analyze DIR'")
+        return version
+
     @classmethod
     def skipped(cls, scenario: str, gap: str, why: str) -> RunSummary:
         """A scenario that never ran (a time budget, a policy): only its name and why."""
@@ -193,7 +204,11 @@ class RunSummary(_Model):
 
 
 def load_run_summary(result_dir: Path) -> RunSummary:
-    path = Path(result_dir) / "summary.json"
+    """The summary of a results directory (or the summary.json named), typed; anything this
+    version cannot read is an InputError naming the file and the fix."""
+    path = Path(result_dir)
+    if path.name != "summary.json" or path.is_dir():
+        path = path / "summary.json"
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
