@@ -156,8 +156,17 @@ def test_every_door_refuses_a_destructive_scenario_on_an_inventory_not_marked_te
 
 
 def test_the_tempest_door_fails_a_broken_sla_with_the_reason_its_summary_gives(
-        tmp_path, inventory_file, shipped, web):
-    (shipped / "kill-web.yaml").write_text(scenario_text(web.port, sla="max_outage: 0.001"))
+        tmp_path, inventory_file, shipped):
+    # no fault needed: a TCP monitor on a closed port sees one outage, longer than 1 ms
+    (shipped / "kill-web.yaml").write_text(textwrap.dedent("""\
+        name: kill-web
+        gap: classic
+        monitors:
+          - {type: tcp, name: web, host: 127.0.0.1, port: 9, interval: 0.05, timeout: 0.5,
+             sla: {max_outage: 0.001}}
+        steady_state: {before: [], after: []}
+        timing: {baseline: 0.3, observe: 0.3, recovery_timeout: 2, recovered_after: 1}
+        """))
     code, said = through("tempest", tmp_path, inventory_file, shipped)
     (run_dir,) = [p.parent for p in (tmp_path / "tempest" / "results").glob("*/summary.json")]
     summary = load_summary(run_dir)
