@@ -31,6 +31,9 @@ from ha_tests.scenario import load_scenario
 from ha_tests.summary import SCHEMA_VERSION, Interval, Metrics, RunSummary, Status
 from ha_tests.yardstick.output import CaseResult, yardstick_record
 
+#: one worker makes the module's two runs once (under pytest-xdist's --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("summary-readers")
+
 SLA = "max_outage: 30, max_recovery: 20"
 BROKEN = "max_outage: 0.001"
 
