@@ -194,7 +194,7 @@ def cmd_validate_deployment(args) -> int:
     results_root = Path(args.results) if args.results else default_results_dir()
     junit_path = Path(args.junit) if args.junit else results_root / f"{args.profile}-junit.xml"
     policy = _policy(args, junit=junit_path, junit_name=f"ha-tests.{args.profile}",
-                     max_time=budget, label=args.profile)
+                     max_time=budget, label=args.profile, gate=profile.name)
     session = _session(args, inventory, policy)
     plan = session.plan(scenarios)
     if args.dry_run:
@@ -204,7 +204,7 @@ def cmd_validate_deployment(args) -> int:
     code = result.exit_code
     summaries = result.summaries
     passed = sum(1 for s in summaries if s["status"] == "pass")
-    print(format_table(gap_table(summaries)))
+    print(format_table(gap_table(result.table)))
     print(f"\n{profile.name}: {passed}/{len(summaries)} passed in "
           f"{time.monotonic() - started:.0f} s (budget {budget:g} s); JUnit: {junit_path}; "
           f"exit {code}")

@@ -13,9 +13,19 @@ import re
 from pathlib import Path
 from typing import Any
 
-from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+from junitparser import (
+    Error,
+    Failure,
+    JUnitXml,
+    Properties,
+    Property,
+    Skipped,
+    TestCase,
+    TestSuite,
+)
 
 from ha_tests.errors import InputError, Problem
+from ha_tests.headline import NOT_SEEN, seconds_text
 from ha_tests.masking import mask, mask_text
 
 #: what XML 1.0 cannot hold at all: C0 controls but tab, LF and CR; lone surrogates; U+FFFE/F
@@ -60,7 +70,25 @@ def _headline(summary: dict[str, Any]) -> tuple[str | None, float | None]:
 def _bounded_text(bounded: dict[str, float] | None) -> str:
     if not bounded:
         return "-"
-    return f"{bounded['value']:.2f} s ± {bounded['error']:.2f}"
+    return seconds_text(bounded)
+
+
+def headline_text(summary: dict[str, Any]) -> str:
+    """The gap area's answer (ha_tests.headline), one figure per iteration."""
+    items = summary.get("headline") or []
+    overall = [h for h in items if h["iteration"] == "all"]
+    figures = [h["figure"] for h in items if h["iteration"] != "all"]
+    if not figures:
+        return "not measured" if summary.get("skip_reason") else "-"
+    if overall:  # a repeated run: the mean with its interval, then each iteration
+        return f"{overall[0]['figure']}; each: " + " | ".join(figures)
+    if len(set(figures)) == 1:
+        return figures[0]
+    return " | ".join(f"#{i}: {f}" for i, f in enumerate(figures))
+
+
+def headline_verdict(summary: dict[str, Any]) -> str:
+    return "; ".join(dict.fromkeys(h["verdict"] for h in summary.get("headline") or []))
 
 
 def junit_case(summary: dict[str, Any]) -> TestCase:
@@ -80,15 +108,32 @@ def junit_case(summary: dict[str, Any]) -> TestCase:
             lines.append(f"{name}[{iteration['iteration']}]: outage "
                          f"{_bounded_text(metrics.get('longest_outage'))}, recovery "
                          f"{_bounded_text(metrics.get('recovery_time'))}")
+    properties = Properties()
+    for item in summary.get("headline") or []:
+        suffix = f"[{item['iteration']}]" if len(summary["headline"]) > 1 else ""
+        suffix = ".all" if item["iteration"] == "all" else suffix
+        properties.add_property(Property(f"headline{suffix}", item["figure"]))
+        properties.add_property(Property(f"headline.verdict{suffix}", item["verdict"]))
+        for key, value in (item.get("values") or {}).items():
+            properties.add_property(Property(f"headline.{key}{suffix}", json.dumps(value)))
+        lines.append(f"headline{suffix}: {item['verdict']}")
+    if summary.get("headline"):
+        case.append(properties)
     case.system_out = "\n".join(lines)
     return case
 
 
-def junit_suite(summaries: list[dict[str, Any]], name: str = "ha-tests") -> JUnitXml:
-    """Masked and XML-safe, whatever the summaries hold."""
+def junit_suite(summaries: list[dict[str, Any]], name: str = "ha-tests",
+                gate: dict[str, Any] | None = None) -> JUnitXml:
+    """Masked and XML-safe, whatever the summaries hold. ``gate``: the post-deploy gate's
+    own row (headline.gate_summary), as suite properties."""
     suite = TestSuite(xml_text(mask_text(name)))
     for summary in summaries:
         suite.add_testcase(junit_case(_xml_safe(mask(summary))))
+    for item in _xml_safe(mask(gate or {})).get("headline", []):
+        suite.add_property("gap-6.headline", item["figure"])
+        for key, value in item["values"].items():
+            suite.add_property(f"gap-6.{key}", json.dumps(value))
     xml = JUnitXml()
     xml.add_testsuite(suite)
     return xml
@@ -116,6 +161,8 @@ def summary_rows(summaries: list[dict[str, Any]]) -> list[list[str]]:
                 continue
             for iteration in monitor["iterations"]:
                 metrics = iteration["metrics"]
+                if metrics.get("sample_count") and outage == "-":
+                    outage = NOT_SEEN
                 longest = metrics.get("longest_outage")
                 if longest and (worst_outage is None or longest["hi"] > worst_outage["hi"]):
                     worst_outage = longest
@@ -127,7 +174,7 @@ def summary_rows(summaries: list[dict[str, Any]]) -> list[list[str]]:
                      ",".join(sorted({n for v in summary.get("targets", {}).values()
                                       for n in v})) or "-",
                      outage, detection, recovery or "-", _availability_text(summary),
-                     summary["status"].upper()])
+                     headline_text(summary), summary["status"].upper()])
     return rows
 
 
@@ -153,7 +200,7 @@ def _availability_text(summary: dict[str, Any]) -> str:
 
 
 TABLE_HEADER = ["scenario", "gap", "target", "outage", "detection", "recovery", "availability",
-                "verdict"]
+                "headline", "verdict"]
 GAP_ORDER = ["gap-1", "gap-2", "gap-3", "gap-4", "gap-5", "gap-6", "classic"]
 
 
@@ -197,6 +244,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary.get("targets"):
         out.append("  targets: " + "; ".join(f"{k}={','.join(v)}"
                                               for k, v in summary["targets"].items()))
+    for item in summary.get("headline") or []:
+        out.append(f"  {summary['gap']} (iter {item['iteration']}): {item['verdict']}")
     header = ["monitor", "iter", "outages", "longest outage", "detection", "recovery",
               "availability", "errors", "sla"]
     rows = []

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ha_tests import __version__
+from ha_tests import __version__, headline
 from ha_tests.attackers.base import Attacker
 from ha_tests.context import RunContext
 from ha_tests.errors import (
@@ -29,7 +29,7 @@ from ha_tests.errors import (
     Interrupted,
     PreflightError,
 )
-from ha_tests.events import EventLog
+from ha_tests.events import EventLog, read_events
 from ha_tests.inventory import Inventory, Node
 from ha_tests.ledger import Ledger
 from ha_tests.masking import mask
@@ -419,6 +419,8 @@ class ScenarioRunner:
         summary = mask(self._summarize(status, error))  # every door reads it masked
         events.emit("run-end", status=summary["status"])
         events.close()
+        summary["headline"] = headline.compute(self.scenario.model.headline.model_dump(),
+                                               summary, read_events(events.path))
         from ha_tests.results import write_results
 
         write_results(self.result_dir, summary)

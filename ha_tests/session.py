@@ -24,6 +24,7 @@ from typing import Any
 from ha_tests.context import RunContext
 from ha_tests.destructive import destructive_reasons
 from ha_tests.errors import ExitCode, InputError, Problem
+from ha_tests.headline import gate_summary
 from ha_tests.inventory import Inventory
 from ha_tests.locks import hold, resources
 from ha_tests.progress import Progress
@@ -74,6 +75,8 @@ class Policy:
     png: bool = False
     yardstick_out: Path | None = None
     lock_timeout: float = 3600.0
+    #: a post-deploy gate's name (a profile, the demo): the run gets gap-6's own row
+    gate: str | None = None
 
 
 @dataclass
@@ -202,6 +205,8 @@ class SessionResult:
     ran: list[Ran]
     #: what the run wrote besides the results directories: csv, html, junit, yardstick
     outputs: dict[str, Path] = field(default_factory=dict)
+    #: the post-deploy gate's own row (gap-6), when the policy names a gate
+    gate: dict[str, Any] | None = None
 
     @property
     def summaries(self) -> list[dict[str, Any]]:
@@ -210,6 +215,11 @@ class SessionResult:
     @property
     def exit_code(self) -> int:
         return worst_exit(r.exit_code for r in self.ran)
+
+    @property
+    def table(self) -> list[dict[str, Any]]:
+        """What the gap-area table shows: each scenario, then the gate's own row."""
+        return [*self.summaries, *([self.gate] if self.gate else [])]
 
 
 def print_dry_run(plan: Plan) -> int:
@@ -309,7 +319,10 @@ class Session:
             if done.status == "interrupted":
                 break
         result = SessionResult(ran)
-        result.outputs = self._write_outputs(ran)
+        if self.policy.gate:
+            result.gate = gate_summary(self.policy.gate, result.summaries, result.exit_code,
+                                       time.monotonic() - started)
+        result.outputs = self._write_outputs(ran, result.gate)
         return result
 
     def _run_one(self, entry: PlannedScenario, catalogs: dict[int, Any]) -> Ran:
@@ -335,7 +348,8 @@ class Session:
                    Path(case.result_dir) if case.result_dir else None, case=case)
 
     # -- outputs ----------------------------------------------------------------------------
-    def _write_outputs(self, ran: list[Ran]) -> dict[str, Path]:
+    def _write_outputs(self, ran: list[Ran],
+                       gate: dict[str, Any] | None = None) -> dict[str, Path]:
         """The same outputs whichever door ran the plan."""
         from ha_tests.results import gap_table, junit_suite, write_csv
 
@@ -347,7 +361,7 @@ class Session:
             stem = f"{stamp}-{self.policy.label}" if self.policy.label else stamp
             self.results.mkdir(parents=True, exist_ok=True)
             csv_path = self.results / f"{stem}-gap-table.csv"
-            write_csv(csv_path, gap_table(summaries))
+            write_csv(csv_path, gap_table([*summaries, *([gate] if gate else [])]))
             outputs["csv"] = csv_path
             self.say(f"gap-area table: {csv_path}")
             html = self._write_report(self.results / f"{stem}-report.html",
@@ -357,7 +371,8 @@ class Session:
         if self.policy.junit is not None:
             junit = Path(self.policy.junit)
             junit.parent.mkdir(parents=True, exist_ok=True)
-            junit_suite(summaries, name=self.policy.junit_name).write(str(junit), pretty=True)
+            junit_suite(summaries, name=self.policy.junit_name, gate=gate).write(
+                str(junit), pretty=True)
             outputs["junit"] = junit
         cases = [r.case for r in ran if r.case is not None]
         if cases:
