@@ -194,8 +194,26 @@ def _disagrees(record: dict[str, Any]) -> bool:
     return bool((record.get("detail") or {}).get("cloud_disagrees"))
 
 
+def _informative(record: dict[str, Any]) -> bool:
+    """Both views known: the cloud said up or down, and the host was surely up or surely off.
+
+    A probe whose BMC, ping or SSH check gave no answer in time (a loaded runner) says
+    nothing either way; counting it as agreement would split one disagreement in two.
+    Leaving it out assumes what the outage metrics assume: no change went unobserved
+    between the probes either side of it.
+    """
+    detail = record.get("detail") or {}
+    if (detail.get("cloud") or {}).get("state") not in ("up", "down"):
+        return False
+    if detail.get("host_up"):
+        return True
+    return detail.get("power") == "off" or (detail.get("power") is None
+                                            and detail.get("ping") is False
+                                            and detail.get("ssh") is False)
+
+
 def disagreement(events: list[dict[str, Any]], it: Iteration, monitor: str) -> Headline:
-    records = samples_of(events, monitor, it.index)
+    records = [r for r in samples_of(events, monitor, it.index) if _informative(r)]
     samples = as_samples(records, ok=lambda r: not _disagrees(r))
     windows = [w for w in outage_windows(samples) if w.end is None or w.end.hi > it.t0]
     by_sample = {(r["start"], r["end"]): r for r in records}
