@@ -286,12 +286,14 @@ def volume_service(metrics: dict[str, Any] | None, label: str | None,
     held = f" (cinder-volume down {rollback_after:.0f} s)" if rollback_after else ""
     if not metrics.get("outage_count"):
         return Headline("volume-service", f"{who}no volume-operation outage{held}",
-                        f"{who}volume create/attach/delete went on throughout{held}; "
+                        f"{who}volume create/delete went on throughout{held}; "
                         f"{errors} errors", values, label)
-    figure = f"{who}outage {outage}, {errors} errors, recovered {seconds_text(recovery)}"
+    back = (f"recovered {seconds_text(recovery)}" if recovery
+            else "not recovered while observed")
+    figure = f"{who}outage {outage}, {errors} errors, {back}"
     return Headline("volume-service", figure + held,
                     f"{who}volume operations failed for {outage} ({errors} failed samples)"
-                    f"{held}; recovered {seconds_text(recovery)} after the fault", values, label)
+                    f"{held}; {back}" + (" after the fault" if recovery else ""), values, label)
 
 
 def takeover(metrics: dict[str, Any] | None, data_side: bool) -> Headline:

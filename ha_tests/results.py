@@ -75,11 +75,13 @@ def _bounded_text(bounded: dict[str, float] | None) -> str:
 
 def headline_text(summary: dict[str, Any]) -> str:
     """The gap area's answer (ha_tests.headline), one figure per iteration."""
+    if summary.get("status") in ("skipped", "preflight-failed", "interrupted"):
+        return f"not measured ({summary['status']})"
     items = summary.get("headline") or []
     overall = [h for h in items if h["iteration"] == "all"]
     figures = [h["figure"] for h in items if h["iteration"] != "all"]
     if not figures:
-        return "not measured" if summary.get("skip_reason") else "-"
+        return "-"
     if overall:  # a repeated run: the mean with its interval, then each iteration
         return f"{overall[0]['figure']}; each: " + " | ".join(figures)
     if len(set(figures)) == 1:

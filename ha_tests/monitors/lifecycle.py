@@ -20,6 +20,9 @@ from ha_tests.monitors.api import describe_error, open_connection, secrets_of
 from ha_tests.monitors.base import Monitor, ProbeResult
 
 LOG = logging.getLogger(__name__)
+#: deletes of earlier leftovers tried at the start of each probe (bounded: no storm on a
+#: struggling API)
+RETRIES_PER_PROBE = 3
 POLL = 0.25
 
 
@@ -68,6 +71,7 @@ class ResourceCycleMonitor(Monitor):
         deadline = started + self.timeout * 0.85
         name = f"ha-tests-{self.name}-{next(self.counter)}"
         detail: dict[str, Any] = {self.kind: name}
+        self._retry_leftovers()
         try:
             resource = self.create(name)
         except Exception as exc:
@@ -96,6 +100,13 @@ class ResourceCycleMonitor(Monitor):
             detail["reason"] = f"{self.kind} still {status} at the deadline (lost or slow)"
         self._delete(resource.id, detail)
         return ProbeResult(status == self.ready, took, detail)
+
+    def _retry_leftovers(self) -> None:
+        """Delete again what a fault left (a volume stuck 'creating' cannot be deleted until
+        its service is back): left waiting for teardown, they would fill the tenant's quota
+        and keep the cycle failing long after the cloud recovered."""
+        for resource_id in list(self.leftovers)[:RETRIES_PER_PROBE]:
+            self._delete(resource_id)
 
     def _delete(self, resource_id: str, detail: dict[str, Any] | None = None) -> bool:
         try:
