@@ -24,6 +24,7 @@ from typing import Any
 from ha_tests.context import RunContext
 from ha_tests.destructive import destructive_reasons
 from ha_tests.errors import ExitCode, InputError, Problem
+from ha_tests.estimate import Countdown
 from ha_tests.headline import gate_summary
 from ha_tests.inventory import Inventory
 from ha_tests.locks import hold, resources
@@ -77,6 +78,8 @@ class Policy:
     lock_timeout: float = 3600.0
     #: a post-deploy gate's name (a profile, the demo): the run gets gap-6's own row
     gate: str | None = None
+    #: say "scenario 7 of 23, about 9 min left" before each scenario (ha_tests.estimate)
+    countdown: bool = False
 
 
 @dataclass
@@ -293,6 +296,12 @@ class Session:
         entry.targets, entry.unresolved = _resolve(scenario, inventory, entry.seed)
         return entry
 
+    @staticmethod
+    def countdown(plan: Plan) -> Countdown:
+        """The plan's time estimate; a scenario that will be skipped counts as none."""
+        return Countdown([e.scenario for e in plan.entries],
+                         frozenset(e.name for e in plan.entries if e.skip))
+
     # -- running ----------------------------------------------------------------------------
     def run(self, plan: Plan) -> SessionResult:
         refusal = plan.refusal()
@@ -302,7 +311,10 @@ class Session:
         budget = self.policy.max_time
         ran: list[Ran] = []
         catalogs: dict[int, Any] = {}
+        countdown = self.countdown(plan) if self.policy.countdown else None
         for entry in plan.entries:
+            if countdown is not None:
+                self.say(f"== {countdown.next(entry.scenario)}")
             if budget is not None and time.monotonic() - started >= budget:
                 ran.append(_skipped(entry, f"time budget of {budget:g} s used up"))
                 continue
