@@ -176,7 +176,8 @@ def summary_rows(summaries: list[dict[str, Any]]) -> list[list[str]]:
                      ",".join(sorted({n for v in summary.get("targets", {}).values()
                                       for n in v})) or "-",
                      outage, detection, recovery or "-", _availability_text(summary),
-                     headline_text(summary), summary["status"].upper()])
+                     degradation_text(summary), headline_text(summary),
+                     summary["status"].upper()])
     return rows
 
 
@@ -202,7 +203,25 @@ def _availability_text(summary: dict[str, Any]) -> str:
 
 
 TABLE_HEADER = ["scenario", "gap", "target", "outage", "detection", "recovery", "availability",
-                "headline", "verdict"]
+                "degradation", "headline", "verdict"]
+
+
+def degradation_text(summary: dict[str, Any]) -> str:
+    """The gated monitors' worst latency degradation (by its upper bound), as a percentage
+    with its interval: ``+35 % (+10..+80)``; "-" where no monitor has enough samples."""
+    worst = None
+    for monitor in summary.get("monitors", {}).values():
+        if not monitor.get("gate"):
+            continue
+        for iteration in monitor["iterations"]:
+            value = iteration["metrics"].get("degradation")
+            if value and value.get("hi") is not None and (worst is None
+                                                          or value["hi"] > worst["hi"]):
+                worst = value
+    if not worst:
+        return "-"
+    return (f"{100 * worst['value']:+.0f} % ({100 * worst['lo']:+.0f}.."
+            f"{100 * worst['hi']:+.0f})")
 GAP_ORDER = ["gap-1", "gap-2", "gap-3", "gap-4", "gap-5", "gap-6", "classic"]
 
 

@@ -55,13 +55,16 @@ class Sla(StrictModel):
     max_recovery: float | None = Field(None, ge=0)
     min_availability: float | None = Field(None, ge=0, le=1)
     max_errors: int | None = Field(None, ge=0)
+    #: median latency during the fault over the baseline's, minus 1 (0.5: 50 % slower),
+    #: judged on its upper bound
+    max_degradation: float | None = Field(None, ge=0)
 
     def limits(self) -> dict[str, float]:
         values: dict[str, float] = {}
         if self.tier:
             values["max_detection"], values["max_recovery"] = SAL_TIERS[self.tier]
         for key in ("max_detection", "max_outage", "max_recovery", "min_availability",
-                    "max_errors"):
+                    "max_errors", "max_degradation"):
             if getattr(self, key) is not None:
                 values[key] = getattr(self, key)
         return values

@@ -244,3 +244,21 @@ def test_gap2_on_the_samples_recorded_from_the_full_lab():
     window = found["values"]["said_down_while_up"]
     assert found["values"]["gap_present"] is True
     assert 65 < window["lo"] <= window["hi"] < 70 and window["hi"] - window["lo"] < 4
+
+
+def test_latency_degradation_is_relative_to_the_baseline_with_its_interval():
+    from ha_tests.metrics import Sample, compute_monitor_metrics
+    from ha_tests.verdict import judge_monitor
+
+    baseline = [Sample(i * 0.2, i * 0.2 + 0.1, True, latency=0.100) for i in range(-30, 0)]
+    slow = [Sample(i * 0.2, i * 0.2 + 0.2, True, latency=0.150 + 0.001 * (i % 5))
+            for i in range(0, 40)]
+    metrics = compute_monitor_metrics(baseline + slow, t0=0.0, window_end=8.0)
+    degradation = metrics.degradation
+    assert 0.50 <= degradation.lo <= degradation.hi <= 0.54
+    (verdict,) = judge_monitor(metrics, {"max_degradation": 0.25})
+    assert not verdict["pass"] and "at worst +53 %" in verdict["message"]
+    summary = summary_of("classic", {"api": {"type": "api", "gate": True, "iterations": [
+        {"iteration": 0, "metrics": metrics.to_dict()}]}})
+    (row,) = gap_table([summary])
+    assert row[TABLE_HEADER.index("degradation")] == "+52 % (+51..+53)"
