@@ -127,7 +127,7 @@ def seconds_text(bounded: Bounded | dict[str, Any] | None) -> str:
 
 
 def _short(x: float) -> str:
-    return "0" if x <= 0 else f"{x:.2f}" if x < 1 else f"{x:.1f}"
+    return "0" if x < 0.005 else f"{x:.2f}" if x < 1 else f"{x:.1f}"
 
 
 # -- the kinds -------------------------------------------------------------------------------

@@ -262,3 +262,7 @@ def test_latency_degradation_is_relative_to_the_baseline_with_its_interval():
         {"iteration": 0, "metrics": metrics.to_dict()}]}})
     (row,) = gap_table([summary])
     assert row[TABLE_HEADER.index("degradation")] == "+52 % (+51..+53)"
+
+
+def test_a_low_end_that_rounds_to_zero_prints_as_zero():
+    assert seconds_text({"lo": 0.001, "hi": 3.8, "value": 1.9, "error": 1.9}) == "0-3.8 s"
