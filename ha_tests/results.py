@@ -133,9 +133,11 @@ def junit_suite(summaries: list[dict[str, Any]], name: str = "ha-tests",
     for summary in summaries:
         suite.add_testcase(junit_case(_xml_safe(mask(summary))))
     for item in _xml_safe(mask(gate or {})).get("headline", []):
-        suite.add_property("gap-6.headline", item["figure"])
+        properties = Properties()
+        properties.add_property(Property("gap-6.headline", item["figure"]))
         for key, value in item["values"].items():
-            suite.add_property(f"gap-6.{key}", json.dumps(value))
+            properties.add_property(Property(f"gap-6.{key}", json.dumps(value)))
+        suite._elem.insert(0, properties._elem)  # the schema puts properties first
     xml = JUnitXml()
     xml.add_testsuite(suite)
     return xml

@@ -266,3 +266,14 @@ def test_latency_degradation_is_relative_to_the_baseline_with_its_interval():
 
 def test_a_low_end_that_rounds_to_zero_prints_as_zero():
     assert seconds_text({"lo": 0.001, "hi": 3.8, "value": 1.9, "error": 1.9}) == "0-3.8 s"
+
+
+def test_the_gate_row_is_the_suites_junit_properties_first():
+    from ha_tests.results import junit_suite
+
+    gate = headline.gate_summary("post-deploy", [measured("pass")], 0, 12.3)
+    xml = junit_suite([measured("pass")], name="ha-tests.post-deploy", gate=gate).tostring()
+    text = xml.decode()
+    assert text.index("<properties>") < text.index("<testcase")
+    assert '<property name="gap-6.headline" value="1/1 scenarios measured, 1 passed, in 12 s;' \
+        ' exit 0"' in text
