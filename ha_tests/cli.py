@@ -245,14 +245,14 @@ def cmd_demo(args) -> int:
     from ha_tests.results import format_table, gap_table
     from ha_tests.scenario import load_scenario
 
-    lab = Lab()
+    lab = Lab(name=args.name, cidr=args.cidr)
     was_up = lab.is_up()
     if was_up:
         _say(f"lab {lab.name} is already up with the {lab.plan.profile} profile; using it")
     else:
         choice = demo.choose_lab(demo.available_gib(), demo.full_lab_packages())
         _say(choice.why)
-        lab = Lab(profile=choice.profile)
+        lab = Lab(name=args.name, cidr=args.cidr, profile=choice.profile)
         lab.up(progress=_say)
     try:
         scenarios = [load_scenario(p) for p in expand_scenarios([str(shipped_scenarios_dir())])]
@@ -385,6 +385,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep-lab", action="store_true", help="leave the lab up afterwards")
     demo.add_argument("--quick", action="store_true",
                       help="one scenario per gap area (and one classic case)")
+    from ha_tests.lab.plan import DEFAULT_CIDR, DEFAULT_NAME
+
+    demo.add_argument("--name", default=DEFAULT_NAME, help="the lab's name (default "
+                      "%(default)s; give each concurrent demo its own, with --cidr)")
+    demo.add_argument("--cidr", default=DEFAULT_CIDR,
+                      help="the lab's address range (default %(default)s)")
     demo.set_defaults(func=cmd_demo)
 
     from ha_tests import yardstick_cli as yardstick_commands
