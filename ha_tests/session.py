@@ -24,6 +24,8 @@ from typing import Any
 from ha_tests.context import RunContext
 from ha_tests.destructive import destructive_reasons
 from ha_tests.errors import ExitCode, InputError, Problem
+from ha_tests.estimate import Countdown
+from ha_tests.headline import gate_summary
 from ha_tests.inventory import Inventory
 from ha_tests.locks import hold, resources
 from ha_tests.progress import Progress
@@ -75,6 +77,10 @@ class Policy:
     png: bool = False
     yardstick_out: Path | None = None
     lock_timeout: float = 3600.0
+    #: a post-deploy gate's name (a profile, the demo): the run gets gap-6's own row
+    gate: str | None = None
+    #: say "scenario 7 of 23, about 9 min left" before each scenario (ha_tests.estimate)
+    countdown: bool = False
 
 
 @dataclass
@@ -203,6 +209,8 @@ class SessionResult:
     ran: list[Ran]
     #: what the run wrote besides the results directories: csv, html, junit, yardstick
     outputs: dict[str, Path] = field(default_factory=dict)
+    #: the post-deploy gate's own row (gap-6), when the policy names a gate
+    gate: dict[str, Any] | None = None
 
     @property
     def summaries(self) -> list[dict[str, Any]]:
@@ -211,6 +219,11 @@ class SessionResult:
     @property
     def exit_code(self) -> int:
         return worst_exit(r.exit_code for r in self.ran)
+
+    @property
+    def table(self) -> list[dict[str, Any]]:
+        """What the gap-area table shows: each scenario, then the gate's own row."""
+        return [*self.summaries, *([self.gate] if self.gate else [])]
 
 
 def print_dry_run(plan: Plan) -> int:
@@ -284,6 +297,12 @@ class Session:
         entry.targets, entry.unresolved = _resolve(scenario, inventory, entry.seed)
         return entry
 
+    @staticmethod
+    def countdown(plan: Plan) -> Countdown:
+        """The plan's time estimate; a scenario that will be skipped counts as none."""
+        return Countdown([e.scenario for e in plan.entries],
+                         frozenset(e.name for e in plan.entries if e.skip))
+
     # -- running ----------------------------------------------------------------------------
     def run(self, plan: Plan) -> SessionResult:
         refusal = plan.refusal()
@@ -293,7 +312,10 @@ class Session:
         budget = self.policy.max_time
         ran: list[Ran] = []
         catalogs: dict[int, Any] = {}
+        countdown = self.countdown(plan) if self.policy.countdown else None
         for entry in plan.entries:
+            if countdown is not None:
+                self.say(f"== {countdown.next(entry.scenario)}")
             if budget is not None and time.monotonic() - started >= budget:
                 ran.append(_skipped(entry, f"time budget of {budget:g} s used up"))
                 continue
@@ -310,7 +332,10 @@ class Session:
             if done.status == "interrupted":
                 break
         result = SessionResult(ran)
-        result.outputs = self._write_outputs(ran)
+        if self.policy.gate:
+            result.gate = gate_summary(self.policy.gate, result.summaries, result.exit_code,
+                                       time.monotonic() - started)
+        result.outputs = self._write_outputs(ran, result.gate)
         return result
 
     def _run_one(self, entry: PlannedScenario, catalogs: dict[int, Any]) -> Ran:
@@ -336,7 +361,8 @@ class Session:
                    Path(case.result_dir) if case.result_dir else None, case=case)
 
     # -- outputs ----------------------------------------------------------------------------
-    def _write_outputs(self, ran: list[Ran]) -> dict[str, Path]:
+    def _write_outputs(self, ran: list[Ran],
+                       gate: dict[str, Any] | None = None) -> dict[str, Path]:
         """The same outputs whichever door ran the plan: every registered reporter's."""
         from ha_tests.reporters import RunOutputs, write_all
 
@@ -347,7 +373,7 @@ class Session:
         return write_all(RunOutputs(
             self.results, stem, self.policy, summaries=summaries,
             result_dirs=[r.result_dir for r in ran if r.result_dir],
-            cases=[r.case for r in ran if r.case is not None], say=self.say))
+            cases=[r.case for r in ran if r.case is not None], gate=gate, say=self.say))
 
 
 def _resolve(scenario: Scenario, inventory: Inventory,

@@ -24,7 +24,7 @@ class GapTableCsv(Reporter):
             return {}
         run.results.mkdir(parents=True, exist_ok=True)
         path = run.results / f"{run.stem}-gap-table.csv"
-        write_csv(path, gap_table(run.summaries))
+        write_csv(path, gap_table([*run.summaries, *([run.gate] if run.gate else [])]))
         run.say(f"gap-area table: {path}")
         return {"csv": path}
 
@@ -61,7 +61,8 @@ class HtmlReport(Reporter):
 
 
 class JunitReport(Reporter):
-    """The door's ``--junit FILE``: one test case per scenario."""
+    """The door's ``--junit FILE``: one test case per scenario; a gate's gap-6 row as the
+    suite's properties."""
 
     order = 30
 
@@ -72,7 +73,8 @@ class JunitReport(Reporter):
             return {}
         path = Path(run.policy.junit)
         path.parent.mkdir(parents=True, exist_ok=True)
-        junit_suite(run.summaries, name=run.policy.junit_name).write(str(path), pretty=True)
+        junit_suite(run.summaries, name=run.policy.junit_name, gate=run.gate).write(
+            str(path), pretty=True)
         return {"junit": path}
 
 
