@@ -21,7 +21,7 @@ from ha_tests.errors import InputError, Problem
 from ha_tests.events import read_events
 from ha_tests.masking import mask
 from ha_tests.metrics import Sample, compute_monitor_metrics
-from ha_tests.results import junit_suite
+from ha_tests.results import dirs_holding, junit_suite
 from ha_tests.sampling import failure_reason
 from ha_tests.summary import RunSummary
 from ha_tests.verdict import judge_monitor, operation_failures
@@ -207,20 +207,7 @@ def write_summary(result_dir: Path, summary: RunSummary | dict[str, Any]) -> Non
 
 
 def history_dirs(paths: list[Path]) -> list[Path]:
-    """Scenario results directories under ``paths`` (each holds an events.jsonl, maybe no
-    summary yet), searched two levels deep; oldest first, by name (the run's UTC time)."""
-    found: list[Path] = []
-    for path in map(Path, paths):
-        if (path / "events.jsonl").is_file():
-            found.append(path)
-            continue
-        inner = sorted({p.parent for pattern in ("*/events.jsonl", "*/*/events.jsonl")
-                        for p in path.glob(pattern)}) if path.is_dir() else []
-        if not inner:
-            raise InputError(Problem(str(path), None, None, "", "no run history here (no "
-                                     "events.jsonl in it or in its subdirectories)",
-                                     "pass a directory written by 'ha-tests run'"))
-        found.extend(inner)
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    return sorted(unique, key=lambda p: (p.name, str(p)))
+    """Scenario results directories under ``paths`` that hold a history (an events.jsonl,
+    maybe no summary yet)."""
+    return dirs_holding(paths, "events.jsonl", "run history")
 

@@ -2,7 +2,7 @@
 
 Exit codes (README.rst, "Exit codes"): 0 pass, 1 SLA failed, 2 bad input, 3 target
 unreachable or preflight failed, 4 rollback failed (a node may be degraded), 5 internal error,
-130 interrupted (after rollback).
+6 too few scenarios measured (skipped is not passed), 130 interrupted (after rollback).
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ def _policy(args, **more):
 
     junit = getattr(args, "junit", None)
     options = {"allow_destructive": getattr(args, "i_know", False), "seed": args.seed,
-               "junit": Path(junit) if junit else None, "png": getattr(args, "png", False)}
+               "junit": Path(junit) if junit else None, "png": getattr(args, "png", False),
+               "min_measured": getattr(args, "allow_skips", None)}
     return Policy(**{**options, **more})
 
 
@@ -142,6 +143,7 @@ def cmd_run(args) -> int:
         return print_dry_run(plan)
     result = session.run(plan)
     print(format_table(gap_table(result.summaries)))
+    print("\n" + result.coverage.text())
     return result.exit_code
 
 
@@ -214,8 +216,10 @@ def cmd_validate_deployment(args) -> int:
     budget = args.max_time or profile.max_total_time
     results_root = Path(args.results) if args.results else default_results_dir()
     junit_path = Path(args.junit) if args.junit else results_root / f"{args.profile}-junit.xml"
+    least = profile.min_measured if args.allow_skips is None else args.allow_skips
     policy = _policy(args, junit=junit_path, junit_name=f"ha-tests.{args.profile}",
-                     max_time=budget, label=args.profile, gate=profile.name)
+                     max_time=budget, label=args.profile, gate=profile.name,
+                     min_measured=least)
     session = _session(args, inventory, policy)
     plan = session.plan(scenarios)
     if args.dry_run:
@@ -225,10 +229,15 @@ def cmd_validate_deployment(args) -> int:
     code = result.exit_code
     summaries = result.summaries
     passed = sum(1 for s in summaries if s["status"] == "pass")
+    gate = result.coverage
     print(format_table(gap_table(result.table)))
-    print(f"\n{profile.name}: {passed}/{len(summaries)} passed in "
+    print(f"\n{profile.name}: {passed}/{len(summaries)} passed, {gate.headline} in "
           f"{time.monotonic() - started:.0f} s (budget {budget:g} s); JUnit: {junit_path}; "
           f"exit {code}")
+    for line in gate.lines()[1:]:
+        print(line)
+    if not gate.enough:
+        print(f"error: {gate.verdict()}", file=sys.stderr)
     return code
 
 
@@ -293,6 +302,25 @@ def cmd_demo(args) -> int:
             lab.down()
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share: give a number from 0 to 1 "
+                                         "(0.5: half the scenarios must be measured)")
+    return value
+
+
+def add_allow_skips(parser) -> None:
+    parser.add_argument("--allow-skips", nargs="?", type=_share, const=0.0, default=None,
+                        metavar="SHARE", help="pass the gate even when fewer scenarios were "
+                        "measured than the profile's min_measured (default: at least one): "
+                        "alone, even none (exit 0 instead of 6); with SHARE (0..1), at least "
+                        "that share")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ha_tests import run_exports
 
@@ -332,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="allow destructive scenarios on an inventory not marked test_target")
     run.add_argument("--png", action="store_true",
                      help="also write PNG timelines into each scenario's results (Chromium)")
+    add_allow_skips(run)
     run_exports.add_arguments(run)
     discovery_commands().add_run_options(run)
     run.set_defaults(func=run_exports.exported(cmd_run))
@@ -400,6 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--i-know-this-is-destructive", dest="i_know", action="store_true",
                         help="allow destructive scenarios on an inventory not marked "
                              "test_target")
+    add_allow_skips(deploy)
     run_exports.add_arguments(deploy)
     discovery_commands().add_run_options(deploy)
     deploy.set_defaults(func=run_exports.exported(cmd_validate_deployment))

@@ -14,6 +14,8 @@ class ExitCode:
     PREFLIGHT_FAILED = 3
     ROLLBACK_FAILED = 4
     ERROR = 5
+    #: the run measured less than its gate needs (by default: nothing at all)
+    NOT_MEASURED = 6
     INTERRUPTED = 130
 
 

@@ -17,6 +17,9 @@ class Profile(StrictModel):
     description: str = ""
     max_total_time: float = Field(1800, gt=0, description="seconds for the whole profile")
     scenarios: list[str] = Field(min_length=1)
+    min_measured: float | None = Field(
+        None, ge=0, le=1, description="the least share of the scenarios that must be "
+        "measured (not skipped) for the gate to pass, e.g. 0.5; default: at least one")
 
 
 def profiles_dir() -> Path:

@@ -24,6 +24,7 @@ from junitparser import (
     TestSuite,
 )
 
+from ha_tests.errors import InputError, Problem
 from ha_tests.headline import NOT_SEEN, seconds_text
 from ha_tests.masking import mask, mask_text
 from ha_tests.summary import Interval, RunSummary, Status, load_run_summary
@@ -123,13 +124,27 @@ def _masked(summary: Summary) -> RunSummary:
     return RunSummary.of(_xml_safe(mask(data)))
 
 
+def measured_case(text: str, enough: bool, verdict: str) -> TestCase:
+    """The gate's own test case: how many scenarios were measured and why the rest were not
+    (``text``); a failure when fewer than the gate needs were (``verdict`` says so)."""
+    case = TestCase("measured", classname="ha_tests.gate")
+    if not enough:
+        case.result = [Failure(xml_text(mask_text(verdict))[:2000], type_="not-measured")]
+    case.system_out = xml_text(mask_text(text))
+    return case
+
+
 def junit_suite(summaries: list[Summary], name: str = "ha-tests",
+                extra: list[TestCase] | None = None,
                 gate: Summary | None = None) -> JUnitXml:
-    """Masked and XML-safe, whatever the summaries hold. ``gate``: the post-deploy gate's
-    own row (headline.gate_summary), as suite properties."""
+    """Masked and XML-safe, whatever the summaries hold. ``extra``: cases of the run itself
+    (the gate's ``measured``), after the scenarios'; ``gate``: the post-deploy gate's own
+    row (headline.gate_summary), as suite properties."""
     suite = TestSuite(xml_text(mask_text(name)))
     for summary in summaries:
         suite.add_testcase(junit_case(_masked(summary)))
+    for case in extra or []:
+        suite.add_testcase(case)
     for item in (_masked(gate).headline if gate is not None else []):
         properties = Properties()
         properties.add_property(Property("gap-6.headline", item.figure))
@@ -139,6 +154,31 @@ def junit_suite(summaries: list[Summary], name: str = "ha-tests",
     xml = JUnitXml()
     xml.add_testsuite(suite)
     return xml
+
+
+def dirs_holding(paths: list[Path], marker: str, what: str = "results") -> list[Path]:
+    """Scenario results directories named by ``paths``, each known by its ``marker`` file
+    (summary.json, or events.jsonl for a history not yet analysed): a path is one, or holds
+    some (a run's or a whole ``results/`` tree, searched two levels deep). Oldest first, by
+    name (it starts with the run's UTC time)."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if (path / marker).is_file():
+            found.append(path)
+            continue
+        if not path.is_dir():
+            raise InputError(Problem(str(path), None, None, "", "no such results directory",
+                                     "pass a directory written by 'ha-tests run' "
+                                     "(or a parent of several)"))
+        inner = sorted({p.parent for pattern in (f"*/{marker}", f"*/*/{marker}")
+                        for p in path.glob(pattern)})
+        if not inner:
+            raise InputError(Problem(str(path), None, None, "", f"no {what} here (no {marker} "
+                                     "in it or in its subdirectories)",
+                                     "pass a directory written by 'ha-tests run'"))
+        found.extend(inner)
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return sorted(unique, key=lambda p: (p.name, str(p)))
 
 
 def load_summary(result_dir: Path) -> RunSummary:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ha_tests.context import RunContext
+from ha_tests.coverage import Coverage, coverage
 from ha_tests.destructive import destructive_reasons
 from ha_tests.errors import ExitCode, InputError, Problem
 from ha_tests.estimate import Countdown
@@ -37,7 +38,7 @@ from ha_tests.targets import resolve_targets
 #: worst first: the exit code of a multi-scenario run is the worst of its scenarios
 EXIT_PRIORITY = [ExitCode.ROLLBACK_FAILED, ExitCode.INTERRUPTED, ExitCode.ERROR,
                  ExitCode.PREFLIGHT_FAILED, ExitCode.BAD_INPUT, ExitCode.SLA_FAILED,
-                 ExitCode.PASS]
+                 ExitCode.NOT_MEASURED, ExitCode.PASS]
 
 
 def worst_exit(codes: Iterable[int]) -> int:
@@ -81,6 +82,9 @@ class Policy:
     gate: str | None = None
     #: say "scenario 7 of 23, about 9 min left" before each scenario (ha_tests.estimate)
     countdown: bool = False
+    #: the least share of the scenarios that must be measured (a profile's
+    #: ``min_measured:``, lowered by ``--allow-skips``); None: at least one
+    min_measured: float | None = None
 
 
 @dataclass
@@ -203,6 +207,14 @@ class Ran:
     def exit_code(self) -> int:
         return STATUS_EXIT.get(self.status, ExitCode.PASS)
 
+    @property
+    def why(self) -> str | None:
+        """Why it was not measured, as its summary (or Yardstick case) says."""
+        if self.case is not None and getattr(self.case, "skipped", None):
+            return self.case.skipped
+        summary = self.summary or {}
+        return summary.get("skip_reason") or summary.get("error")
+
 
 @dataclass
 class SessionResult:
@@ -210,20 +222,35 @@ class SessionResult:
     #: what the run wrote besides the results directories: csv, html, junit, yardstick
     outputs: dict[str, Path] = field(default_factory=dict)
     #: the post-deploy gate's own row (gap-6), when the policy names a gate
-    gate: dict[str, Any] | None = None
+    gate_row: dict[str, Any] | None = None
+    #: the least share that must be measured (the policy's ``min_measured``)
+    min_measured: float | None = None
 
     @property
     def summaries(self) -> list[dict[str, Any]]:
         return [r.summary for r in self.ran if r.summary is not None]
 
     @property
-    def exit_code(self) -> int:
-        return worst_exit(r.exit_code for r in self.ran)
-
-    @property
     def table(self) -> list[dict[str, Any]]:
         """What the gap-area table shows: each scenario, then the gate's own row."""
-        return [*self.summaries, *([self.gate] if self.gate else [])]
+        return [*self.summaries, *([self.gate_row] if self.gate_row else [])]
+
+    @property
+    def coverage(self) -> Coverage:
+        return measured(self.ran, self.min_measured)
+
+    @property
+    def exit_code(self) -> int:
+        """The worst scenario's code; a run that measured less than its gate needs is
+        ``NOT_MEASURED``, never a pass."""
+        codes = [r.exit_code for r in self.ran]
+        if not self.coverage.enough:
+            codes.append(ExitCode.NOT_MEASURED)
+        return worst_exit(codes)
+
+
+def measured(ran: Iterable[Ran], least: float | None = None) -> Coverage:
+    return coverage(((r.entry.name, r.status, r.why) for r in ran), least)
 
 
 def print_dry_run(plan: Plan) -> int:
@@ -331,11 +358,11 @@ class Session:
                 self.say(f"results: {done.result_dir}")
             if done.status == "interrupted":
                 break
-        result = SessionResult(ran)
+        result = SessionResult(ran, min_measured=self.policy.min_measured)
         if self.policy.gate:
-            result.gate = gate_summary(self.policy.gate, result.summaries, result.exit_code,
-                                       time.monotonic() - started)
-        result.outputs = self._write_outputs(ran, result.gate)
+            result.gate_row = gate_summary(self.policy.gate, result.summaries,
+                                           result.exit_code, time.monotonic() - started)
+        result.outputs = self._write_outputs(ran, result.gate_row)
         return result
 
     def _run_one(self, entry: PlannedScenario, catalogs: dict[int, Any]) -> Ran:
@@ -362,8 +389,10 @@ class Session:
 
     # -- outputs ----------------------------------------------------------------------------
     def _write_outputs(self, ran: list[Ran],
-                       gate: dict[str, Any] | None = None) -> dict[str, Path]:
-        """The same outputs whichever door ran the plan: every registered reporter's."""
+                       gate_row: dict[str, Any] | None = None) -> dict[str, Path]:
+        """The same outputs whichever door ran the plan: every registered reporter's, each
+        saying how much was measured (``RunOutputs.gate``) and, for a post-deploy gate, its
+        gap-6 row (``RunOutputs.gate_row``)."""
         from ha_tests.reporters import RunOutputs, write_all
 
         summaries = [r.summary for r in ran if r.summary is not None]
@@ -373,7 +402,8 @@ class Session:
         return write_all(RunOutputs(
             self.results, stem, self.policy, summaries=summaries,
             result_dirs=[r.result_dir for r in ran if r.result_dir],
-            cases=[r.case for r in ran if r.case is not None], gate=gate, say=self.say))
+            cases=[r.case for r in ran if r.case is not None], say=self.say,
+            gate=measured(ran, self.policy.min_measured), gate_row=gate_row))
 
 
 def _resolve(scenario: Scenario, inventory: Inventory,

@@ -13,7 +13,7 @@ import pytest
 
 @contextlib.contextmanager
 def session_lab(name: str, cidr: str, profile: str = "identity",
-                label: str = "lab up") -> Iterator:
+                label: str = "lab up", style: str = "native") -> Iterator:
     from ha_tests.lab import Lab
     from ha_tests.lab.plan import lab_base_dir
 
@@ -27,7 +27,7 @@ def session_lab(name: str, cidr: str, profile: str = "identity",
         lock.close()
         pytest.fail(f"lab {name} is in use by another test session; give this one its own "
                     "name and range (see tests/lab_settings.py and tests/full/conftest.py)")
-    the_lab = Lab(name=name, cidr=cidr, profile=profile)
+    the_lab = Lab(name=name, cidr=cidr, profile=profile, style=style)
     try:
         if the_lab.dir.exists():
             # We hold the lock, so no test session owns it: a killed session left it, and

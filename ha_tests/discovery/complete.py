@@ -80,6 +80,10 @@ def merged_data(inventory: Inventory, found: Discovery) -> tuple[dict, dict[str,
         if not node.get("roles") and roles:
             node["roles"] = roles
             sources[f"nodes.{node['name']}.roles"] = source
+        interface, where = found.interfaces.get(node["name"], ("", ""))
+        if interface and "mgmt" not in (node.get("interfaces") or {}):
+            node["interfaces"] = {**(node.get("interfaces") or {}), "mgmt": interface}
+            sources[f"nodes.{node['name']}.interfaces"] = where
     if found.auth and "auth" not in data and "cloud" not in data:
         data["auth"] = found.auth
         sources["auth"] = found.auth_source or "credentials given"

@@ -58,6 +58,8 @@ class Discovery:
     services: dict[str, DiscoveredService] = field(default_factory=dict)
     vips: dict[str, VipCandidate] = field(default_factory=dict)
     roles: dict[str, tuple[list[str], str]] = field(default_factory=dict)
+    #: node -> (its management interface, where found), for the ``mgmt`` of ``interfaces:``
+    interfaces: dict[str, tuple[str, str]] = field(default_factory=dict)
     endpoints: list[Endpoint] = field(default_factory=list)
     auth: dict | None = None
     auth_source: str | None = None
@@ -74,6 +76,8 @@ class Discovery:
             out.append(f"vip {name}: {vip.address} ({'; '.join(vip.sources)})")
         for node, (roles, source) in self.roles.items():
             out.append(f"node {node}: roles {', '.join(roles) or 'none'} ({source})")
+        for node, (interface, source) in self.interfaces.items():
+            out.append(f"node {node}: interface mgmt = {interface} ({source})")
         for endpoint in self.endpoints:
             out.append(f"endpoint {endpoint.service} {endpoint.interface}: {endpoint.url}")
         for node, error in self.unreachable.items():
@@ -167,6 +171,7 @@ def discover(inventory: Inventory, *, catalog: Catalog | None = None,
         roles = sorted({catalog[s].role for s in running if catalog[s].role})
         result.roles[node.name] = (roles, "what runs there: " + (", ".join(sorted(running))
                                                                or "nothing known"))
+    result.interfaces = management_interfaces(inventory, facts)
     _credentials(inventory, openrc, result)
     if endpoints and (result.auth or inventory.auth or inventory.cloud):
         try:
@@ -177,6 +182,22 @@ def discover(inventory: Inventory, *, catalog: Catalog | None = None,
             result.notes.append(f"Keystone's catalog not read: {type(exc).__name__}: "
                                 f"{str(exc)[:200]}")
     return result
+
+
+def management_interfaces(inventory: Inventory, facts: list[NodeFacts]
+                          ) -> dict[str, tuple[str, str]]:
+    """Each node's ``mgmt`` interface (the one network scenarios cut), where the inventory
+    names none: the interface that holds the address the node is reached at."""
+    by_node = {f.node: f for f in facts}
+    found = {}
+    for node in inventory.nodes:
+        asked = by_node.get(node.name)
+        if "mgmt" in node.interfaces or asked is None:
+            continue
+        interface = asked.addresses.get(node.address)
+        if interface:
+            found[node.name] = (interface, f"the interface holding {node.address}")
+    return found
 
 
 def _auth_model(auth: dict):

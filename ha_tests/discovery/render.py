@@ -31,6 +31,9 @@ def render(data: dict, sources: dict[str, str], found: Discovery, origin: str) -
                 comment = sources.get(f"nodes.{node['name']}.roles")
                 if comment:
                     out.append(f"  # {node['name']}: roles found from {comment}")
+                where = sources.get(f"nodes.{node['name']}.interfaces")
+                if where:
+                    out.append(f"  # {node['name']}: interface mgmt found as {where}")
                 out.append("  " + _dump([node]).replace("\n", "\n  ").rstrip())
         elif key == "auth" and "auth" in sources:
             out.append(f"# auth: read from {sources['auth']}")

@@ -13,13 +13,13 @@ import sys
 import time
 
 from ha_tests.lab.lab import Lab
-from ha_tests.lab.plan import DEFAULT_CIDR, DEFAULT_NAME, PROFILES
+from ha_tests.lab.plan import DEFAULT_CIDR, DEFAULT_NAME, PROFILES, STYLES
 from ha_tests.lab.system import LabError
 
 
 def _lab(args) -> Lab:
     return Lab(name=args.name, cidr=args.cidr, computes=getattr(args, "computes", None),
-               profile=getattr(args, "profile", None))
+               profile=getattr(args, "profile", None), style=getattr(args, "style", None))
 
 
 def _needs_root() -> int | None:
@@ -129,6 +129,11 @@ def register(subparsers) -> argparse.ArgumentParser:
             parser.add_argument("--profile", choices=PROFILES, default=None,
                                 help="identity (default: Keystone only, fast) or full "
                                      "(MariaDB, RabbitMQ, Placement, Nova as well)")
+            parser.add_argument("--style", choices=STYLES, default=None,
+                                help="native (default: the node's supervisor runs the "
+                                     "services) or kolla (the controllers' services in "
+                                     "podman containers named as kolla-ansible names them, "
+                                     "and a kolla multinode INI and globals.yml)")
         if name == "status":
             parser.add_argument("--json", action="store_true", help="machine-readable output")
         parser.set_defaults(func=handler)

@@ -1,4 +1,5 @@
-"""What ``lab up`` hands to its users: inventory, clouds.yaml, Yardstick pod.yaml, openrc.
+"""What ``lab up`` hands to its users: inventory, clouds.yaml, Yardstick pod.yaml, openrc
+(and, in the kolla style, kolla-ansible's ``multinode`` and ``globals.yml``).
 
 The inventory follows docs/contracts.rst exactly; the pod.yaml names nodes ``node1..node5``
 in the order Yardstick's HA test cases assume (``node1`` is a controller). Files holding a
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from ha_tests.lab import haproxy, keepalived, keystone, mariadb, memcached, sshd
+from ha_tests.lab import haproxy, keepalived, keystone, kolla, mariadb, memcached, sshd
 from ha_tests.lab.plan import (
     ADMIN_USER,
     BMC_PORT,
@@ -58,6 +59,7 @@ def inventory(plan: LabPlan, bmc_password: str, servers: list[dict] | None = Non
         services[name] = entry
     if plan.full:
         services.update(_full_services(plan))
+    services = kolla.as_containers(plan, services)
     extra = {"notifications": {"transport_url": bus_url}} if bus_url else {}
     data = {
         "name": plan.name,
@@ -178,6 +180,28 @@ def write_all(plan: LabPlan, admin_password: str, bmc_password: str,
     write_secret(plan.dir / "clouds.yaml", clouds_yaml(plan, admin_password))
     write_secret(plan.dir / "pod.yaml", pod_yaml(plan, bmc_password))
     write_secret(plan.dir / "openrc", openrc(plan, admin_password))
+    if plan.kolla:
+        bmc = {n.name: {"ipmi_address": n.bmc_ip, "ipmi_port": str(BMC_PORT),
+                        "ipmi_username": BMC_USER, "ipmi_password": bmc_password}
+               for n in plan.nodes}
+        write_secret(kolla_multinode_path(plan), kolla.multinode(
+            plan, plan.dir / "ssh" / "id_ed25519", plan.dir / "ssh" / "known_hosts", bmc))
+        write_secret(kolla_globals_path(plan), kolla.globals_yml(plan))
+        write_secret(kolla_openrc_path(plan), openrc(plan, admin_password))
+
+
+def kolla_multinode_path(plan: LabPlan) -> Path:
+    """The kolla-style lab's ``multinode`` INI, next to its own inventory."""
+    return plan.dir / "multinode"
+
+
+def kolla_globals_path(plan: LabPlan) -> Path:
+    return plan.dir / "globals.yml"
+
+
+def kolla_openrc_path(plan: LabPlan) -> Path:
+    """kolla-ansible's ``admin-openrc.sh``: the admin credentials, as ``openrc``."""
+    return plan.dir / "admin-openrc.sh"
 
 
 def hactl_wrapper(plan: LabPlan, python: str) -> Path:

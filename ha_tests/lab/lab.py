@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -32,6 +33,7 @@ from ha_tests.lab import (
     hypervisor,
     keepalived,
     keystone,
+    kolla,
     mariadb,
     memcached,
     network,
@@ -75,13 +77,16 @@ class Lab:
     """One lab, named and addressed as docs/contracts.rst says."""
 
     def __init__(self, name: str = DEFAULT_NAME, cidr: str = DEFAULT_CIDR,
-                 computes: int | None = None, profile: str | None = None):
+                 computes: int | None = None, profile: str | None = None,
+                 style: str | None = None):
         recorded = LabPlan(name, cidr)  # a lab that is up keeps what it was brought up with
         if computes is None:
             computes = recorded.computes_recorded()
         if profile is None:
             profile = recorded.profile_recorded()
-        self.plan = LabPlan(name, cidr, computes, profile)
+        if style is None:
+            style = recorded.style_recorded()
+        self.plan = LabPlan(name, cidr, computes, profile, style)
         self.name = self.plan.name
         self.cidr = self.plan.cidr
         self.dir = self.plan.dir
@@ -101,6 +106,19 @@ class Lab:
     @property
     def pod_yaml_path(self) -> Path:
         return self.dir / "pod.yaml"
+
+    @property
+    def kolla_multinode_path(self) -> Path:
+        """kolla-ansible's ``multinode`` for the lab's machines (``--style kolla`` only)."""
+        return files.kolla_multinode_path(self.plan)
+
+    @property
+    def kolla_globals_path(self) -> Path:
+        return files.kolla_globals_path(self.plan)
+
+    @property
+    def kolla_openrc_path(self) -> Path:
+        return files.kolla_openrc_path(self.plan)
 
     @property
     def openrc_path(self) -> Path:
@@ -167,6 +185,10 @@ class Lab:
                 raise LabError(f"lab {self.name} is up with profile "
                                f"{state.get('profile', 'identity')}; take it down first to "
                                f"use {self.plan.profile}")
+            if state.get("style", "native") != self.plan.style:
+                raise LabError(f"lab {self.name} is up with style "
+                               f"{state.get('style', 'native')}; take it down first to "
+                               f"use --style {self.plan.style}")
             broken = self.broken_parts()
             if not broken:
                 step(f"lab {self.name} is already up ({self.dir})")
@@ -179,6 +201,9 @@ class Lab:
             step("cleaning up what a previous run left")
             self.down()
         step(f"lab {self.name}: {self.cidr}, state in {self.dir}")
+        if self.plan.kolla and not kolla.available():
+            raise LabError("--style kolla needs podman and crun (./bootstrap.sh setup "
+                           "installs them)")
         self.dir.mkdir(parents=True, exist_ok=True)
         self._write_state("starting")
         admin_password, bmc_password = self._secrets()
@@ -277,7 +302,8 @@ class Lab:
 
     def _write_state(self, state: str, **extra) -> None:
         data = {"name": self.name, "cidr": self.cidr, "state": state, "time": time.time(),
-                "computes": len(self.plan.computes), "profile": self.plan.profile}
+                "computes": len(self.plan.computes), "profile": self.plan.profile,
+                "style": self.plan.style}
         data.update(extra)
         self._state_path.write_text(json.dumps(data, indent=2) + "\n")
 
@@ -334,6 +360,10 @@ class Lab:
             sysctls["net/ipv4/ip_forward"] = "1"
             if self.plan.full:
                 services += full_profile.services(self.plan, node)
+        containers: dict = {}
+        if self.plan.kolla:
+            containers = kolla.node_spec(self.plan, node, services)
+            services = containers.pop("services")
         spec = {
             "name": node.name, "lab": self.name, "role": node.role,
             "netns": node.netns, "host_link": node.host_link, "dir": str(node_dir),
@@ -341,8 +371,10 @@ class Lab:
             "python": sys.executable,
             "network": {"interfaces": interfaces, "sysctls": sysctls},
             "directories": ["/run/sshd"],
-            "masks": [{"path": str(Path.home() / ".bashrc"), "source": str(empty)}],
+            "masks": [{"path": str(Path.home() / ".bashrc"), "source": str(empty)},
+                      *containers.pop("masks", [])],
             "services": services,
+            **containers,
         }
         (node_dir / "node.json").write_text(json.dumps(spec, indent=2) + "\n")
 
@@ -419,6 +451,9 @@ class Lab:
                 child.kill()
                 child.wait()
         removed += network.remove(self.plan)
+        cgroups = kolla.remove_cgroups(self.plan)
+        if cgroups:
+            removed.append(f"cgroups of {len(cgroups)} containers")
         if self.dir.exists():
             shutil.rmtree(self.dir)
             removed.append(f"directory {self.dir}")
@@ -426,12 +461,13 @@ class Lab:
 
     def _leftover_processes(self) -> list[int]:
         """Lab processes outside the namespaces (hypervisor, vbmc), found by their lab dir."""
-        marker = str(self.dir)
+        # the lab's directory as a whole path: lab "hko" must not find lab "hkof"'s processes
+        marker = re.compile(re.escape(str(self.dir)) + r"(/|\s|$)")
         found = []
         for entry in os.listdir("/proc"):
             if entry.isdigit() and int(entry) != os.getpid():
                 line = cmdline(int(entry))
-                if marker in line and "ha_tests.lab." in line and alive(int(entry)):
+                if marker.search(line) and "ha_tests.lab." in line and alive(int(entry)):
                     found.append(int(entry))
         return found
 
@@ -448,8 +484,9 @@ class Lab:
     def services(self, node: str) -> dict[str, str]:
         """Service name -> state, from the node's PID 1 ({} when the node is off)."""
         try:
+            # a kolla-style node asks podman for its containers: slower on a loaded machine
             rc, text = hactl.request(self.plan.node_dir(node) / "run" / "hactl.sock", "list",
-                                     timeout=5)
+                                     timeout=30 if self.plan.kolla else 5)
         except (OSError, ValueError):
             return {}
         return {item["name"]: item["state"] for item in json.loads(text)} if rc == 0 else {}

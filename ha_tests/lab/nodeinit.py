@@ -13,7 +13,10 @@ It does what an init system does on a real controller, no more:
   the main process ends, what remains of its process group is killed (systemd kills what is
   left in the unit's cgroup), so a restarted service never fights its own orphans for a port;
 * obey ``hactl start|stop|restart|status|list`` over a Unix socket in the node's directory.
-  A ``stop`` is never followed by an automatic restart.
+  A ``stop`` is never followed by an automatic restart;
+* in the kolla style (ha_tests/lab/kolla.py), start the node's podman containers at boot, as
+  a kolla controller's container engine does; podman's restart policy, not this init,
+  restarts a crashed one. ``hactl`` lists and controls them through podman.
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ from pathlib import Path
 RESTART_SEC = 2.0
 STOP_TIMEOUT = 10.0
 CLEAN_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE}
+
+PODMAN = "/usr/bin/podman"
+#: how often a kolla-style node looks for containers that died (see _clean_up_died)
+CONTAINER_WATCH_SEC = 2.0
+PODMAN_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"}
 
 # systemctl-like exit codes
 RC_OK, RC_FAILED, RC_STOPPED, RC_UNKNOWN = 0, 1, 3, 4
@@ -67,6 +75,87 @@ class Service:
                 "last_exit": self.last_exit}
 
 
+class Container:
+    """A kolla-style podman container of this node: created once, started at every boot."""
+
+    def __init__(self, spec: dict, log_dir: Path):
+        self.name: str = spec["name"]
+        self.create: list[str] = spec["create"]
+        self.log = log_dir / "podman.log"
+
+    def podman(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
+        return self._run([PODMAN, *args], timeout)
+
+    def _run(self, argv: list[str], timeout: float) -> subprocess.CompletedProcess:
+        """Run a podman command; its stderr and exit code go to the node's podman.log.
+
+        This is PID 1, whose reaper thread may reap any child first (subprocess would then
+        read exit code 0): a shell runs the command and prints its exit code instead."""
+        try:
+            ran = subprocess.run(["/bin/sh", "-c", '"$@"; rc=$?; echo; echo "$rc"', "sh", *argv],
+                                 stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                 timeout=timeout, env=PODMAN_ENV)
+            out, _, code = ran.stdout.rstrip("\n").rpartition("\n")
+            done = subprocess.CompletedProcess(
+                argv, int(code) if code.isdigit() else RC_FAILED, out, ran.stderr)
+        except subprocess.TimeoutExpired:
+            done = subprocess.CompletedProcess(argv, RC_FAILED, "", f"timed out ({timeout} s)")
+        if done.returncode != 0 or argv[1:2] != ["inspect"] and argv[1:2] != ["ps"]:
+            with open(self.log, "a") as log:
+                log.write(f"{time.strftime('%H:%M:%S')} {' '.join(argv[:3])} ... "
+                          f"{self.name}: rc {done.returncode} {done.stderr.strip()}\n")
+        return done
+
+    def boot(self) -> None:
+        """Create the container if this node has none of that name yet, then start it (a
+        few tries: a loaded machine can make the first podman calls of a boot fail)."""
+        for _attempt in range(3):
+            if self.podman("container", "exists", self.name).returncode != 0:
+                self._run(self.create, 300.0)
+            if self.podman("start", self.name).returncode == 0:
+                print(f"{self.name}: container started", flush=True)
+                return
+            time.sleep(1.0)
+        print(f"{self.name}: container failed to start; see {self.log}", flush=True)
+
+    def running(self) -> bool:
+        out = self.podman("inspect", "-f", "{{.State.Running}}", self.name).stdout
+        return out.strip() == "true"
+
+    def handle(self, command: str) -> tuple[int, str]:
+        if command == "status":
+            running = self.running()
+            return (RC_OK if running else RC_STOPPED), \
+                f"{self.name}: {'running' if running else 'stopped'} (podman container)"
+        done = self.podman(command, self.name, timeout=STOP_TIMEOUT + 30)
+        word = {"start": "started", "stop": "stopped", "restart": "restarted"}[command]
+        return (RC_OK, f"{self.name} {word}") if done.returncode == 0 else \
+            (RC_FAILED, f"podman {command} {self.name} failed; see {self.log}")
+
+
+def podman_states(containers: dict[str, Container]) -> dict[str, str]:
+    """One ``podman ps -a`` for all: name -> podman's state (running, exited, stopped...)."""
+    if not containers:
+        return {}
+    first = next(iter(containers.values()))
+    try:
+        listed = json.loads(first.podman("ps", "-a", "--format", "json").stdout or "[]")
+    except ValueError:
+        listed = []
+    states = {}
+    for item in listed:
+        names = item.get("Names") or []
+        for name in [names] if isinstance(names, str) else names:
+            states[name] = str(item.get("State") or "")
+    return {name: states.get(name, "absent") for name in containers}
+
+
+def container_states(containers: dict[str, Container]) -> dict[str, str]:
+    """name -> running | stopped, as ``hactl list`` says it."""
+    return {name: "running" if state == "running" else "stopped"
+            for name, state in podman_states(containers).items()}
+
+
 class Init:
     def __init__(self, spec: dict):
         self.spec = spec
@@ -75,6 +164,8 @@ class Init:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.lock = threading.Condition()
         self.services = {s["name"]: Service(s, self.log_dir) for s in spec["services"]}
+        self.containers = {c["name"]: Container(c, self.log_dir)
+                           for c in spec.get("containers", [])}
         self.by_pid: dict[int, Service] = {}
         self.shutting_down = False
 
@@ -89,10 +180,39 @@ class Init:
         for directory in self.spec.get("directories", []):
             os.makedirs(directory, exist_ok=True)
         self._mask_files()
+        self._mount_cgroups()
         threading.Thread(target=self._serve_control, daemon=True, name="hactl").start()
         with self.lock:
             for service in self.services.values():
                 self._spawn(service)
+        if self.containers:
+            threading.Thread(target=self._boot_containers, daemon=True,
+                             name="containers").start()
+
+    def _mount_cgroups(self) -> None:
+        """The cgroup hierarchies crun accepts, in this node's mount namespace only (a node's
+        fresh /sys has none; crun refuses the host's v1 + cgroup2 "hybrid" mix)."""
+        for args in self.spec.get("cgroup_mounts", []):
+            os.makedirs(args[-1], exist_ok=True)
+            subprocess.run(["mount", *args], check=False, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+
+    def _boot_containers(self) -> None:
+        for container in self.containers.values():
+            container.boot()
+        while not self.shutting_down:
+            time.sleep(CONTAINER_WATCH_SEC)
+            self._clean_up_died()
+
+    def _clean_up_died(self) -> None:
+        """Do for a container whose process died what conmon's exit command should do
+        (``podman container cleanup``, which applies the restart policy: ``unless-stopped``
+        restarts it, never after a ``podman stop``). Here conmon exits without running that
+        command, leaving the container "stopped" (died, not cleaned up) for ever."""
+        for name, state in podman_states(self.containers).items():
+            if state == "stopped" and not self.shutting_down:
+                print(f"{name}: container died; podman container cleanup", flush=True)
+                self.containers[name].podman("container", "cleanup", name)
 
     def _mask_files(self) -> None:
         """Hide host files the node must not see, in the node's own mount namespace: the host
@@ -224,7 +344,12 @@ class Init:
         name = request.get("service")
         if command == "list":
             with self.lock:
-                return RC_OK, json.dumps([s.describe() for s in self.services.values()])
+                items = [s.describe() for s in self.services.values()]
+            items += [{"name": n, "state": state, "pid": None, "container": True}
+                      for n, state in container_states(self.containers).items()]
+            return RC_OK, json.dumps(items)
+        if name in self.containers and command in ("start", "stop", "restart", "status"):
+            return self.containers[name].handle(command)
         service = self.services.get(name or "")
         if service is None:
             return RC_UNKNOWN, f"Unit {name}.service could not be found."
@@ -271,6 +396,8 @@ class Init:
     def shutdown(self) -> None:
         with self.lock:
             self.shutting_down = True
+        for container in reversed(list(self.containers.values())):
+            container.podman("stop", "-t", "5", container.name)
         for service in reversed(list(self.services.values())):
             self.stop(service, timeout=5.0)
         print("node halted", flush=True)

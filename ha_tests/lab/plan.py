@@ -26,6 +26,10 @@ KEYSTONE_PORT = 5000
 #: the lab's sizes of OpenStack: "identity" (Keystone only; fast, for most tests) and "full"
 #: (MariaDB, RabbitMQ, Placement, Nova and Cinder as well; the compute and storage gap areas)
 PROFILES = ("identity", "full")
+#: how the controllers run their services: under the node's supervisor (native), or in
+#: podman containers named as kolla-ansible names them (kolla; ha_tests/lab/kolla.py)
+STYLES = ("native", "kolla")
+DEFAULT_STYLE = "native"
 DEFAULT_PROFILE = "identity"
 MARIADB_PORT = 3306
 MEMCACHED_PORT = 11211
@@ -86,9 +90,12 @@ class LabPlan:
     """Names and addresses of one lab; pure computation, touches nothing."""
 
     def __init__(self, name: str = DEFAULT_NAME, cidr: str = DEFAULT_CIDR,
-                 computes: int = len(COMPUTES), profile: str = DEFAULT_PROFILE):
+                 computes: int = len(COMPUTES), profile: str = DEFAULT_PROFILE,
+                 style: str = DEFAULT_STYLE):
         if profile not in PROFILES:
             raise ValueError(f"--profile {profile!r}: use one of {', '.join(PROFILES)}")
+        if style not in STYLES:
+            raise ValueError(f"--style {style!r}: use one of {', '.join(STYLES)}")
         if not 1 <= computes <= MAX_COMPUTES:
             raise ValueError(f"--computes {computes}: use 1 to {MAX_COMPUTES}")
         if not NAME_PATTERN.match(name):
@@ -103,6 +110,7 @@ class LabPlan:
                              "(e.g. 10.199.0.0/16)")
         self.name = name
         self.profile = profile
+        self.style = style
         self.cidr = str(network)
         self._base = int(network.network_address)
         self.bridge = f"{name}-br"
@@ -169,6 +177,15 @@ class LabPlan:
         """The profile in this lab's state file, else the default."""
         profile = self._recorded().get("profile", DEFAULT_PROFILE)
         return profile if profile in PROFILES else DEFAULT_PROFILE
+
+    @property
+    def kolla(self) -> bool:
+        return self.style == "kolla"
+
+    def style_recorded(self) -> str:
+        """The style in this lab's state file, else the default."""
+        style = self._recorded().get("style", DEFAULT_STYLE)
+        return style if style in STYLES else DEFAULT_STYLE
 
     def _recorded(self) -> dict:
         import json

@@ -178,14 +178,24 @@ def timeline_figures(record: RunRecord) -> list[tuple[str, Any, int]]:
             for view in record.iterations()]
 
 
+def gate_section(lines: list[str]) -> str:
+    """How much of the run was measured, and why each other scenario was not."""
+    head, *rest = lines
+    items = "".join(f"<li>{_e(line.strip())}</li>" for line in rest)
+    return (f"<section id='measured'><h2>{_e(head)}</h2>"
+            + (f"<ul>{items}</ul>" if items else "") + "</section>")
+
+
 def render(records: list[RunRecord], compare: tuple[list[RunRecord], list[RunRecord],
-                                                    str, str] | None = None) -> str:
+                                                    str, str] | None = None,
+           gate: list[str] | None = None) -> str:
     statuses: dict[str, int] = {}
     for record in records:
         statuses[record.summary.get("status", "?")] = statuses.get(
             record.summary.get("status", "?"), 0) + 1
     counts = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
-    sections = [gap_section(records)] if records else []
+    sections = [gate_section(gate)] if gate else []
+    sections += [gap_section(records)] if records else []
     if compare:
         before, after, name_a, name_b = compare
         sections.append(compare_section(history.compare(before, after), name_a, name_b))
@@ -201,8 +211,10 @@ def render(records: list[RunRecord], compare: tuple[list[RunRecord], list[RunRec
 
 
 def build_report(result_paths: list[Path], output: Path,
-                 compare: tuple[list[Path], list[Path]] | None = None) -> Path:
-    """Write ``output`` from results directories (each a scenario's, a run's or a tree)."""
+                 compare: tuple[list[Path], list[Path]] | None = None,
+                 gate: list[str] | None = None) -> Path:
+    """Write ``output`` from results directories (each a scenario's, a run's or a tree);
+    ``gate``: a run's lines on how much it measured (``Coverage.lines()``), shown first."""
     records = load_runs(result_paths) if result_paths else []
     comparison = None
     if compare:
@@ -214,6 +226,6 @@ def build_report(result_paths: list[Path], output: Path,
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_suffix(output.suffix + ".tmp")
-    tmp.write_text(render(records, comparison), encoding="utf-8")
+    tmp.write_text(render(records, comparison, gate), encoding="utf-8")
     tmp.replace(output)
     return output

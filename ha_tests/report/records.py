@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ha_tests.analysis import iteration_boundaries
-from ha_tests.errors import InputError, Problem
 from ha_tests.events import read_events
-from ha_tests.results import load_summary
+from ha_tests.results import dirs_holding, load_summary
 
 
 @dataclasses.dataclass
@@ -91,27 +90,8 @@ def load_run(directory: Path) -> RunRecord:
 
 
 def find_result_dirs(paths: list[Path]) -> list[Path]:
-    """Scenario result directories named by ``paths``: each path is one (it holds a
-    summary.json) or holds some (a run's or a whole ``results/`` tree, searched two levels
-    deep). Oldest first, by directory name (it starts with the UTC time of the run)."""
-    found: list[Path] = []
-    for path in map(Path, paths):
-        if not path.is_dir():
-            raise InputError(Problem(str(path), None, None, "", "no such results directory",
-                                     "pass a directory written by 'ha-tests run' "
-                                     "(or a parent of several)"))
-        if (path / "summary.json").is_file():
-            found.append(path)
-            continue
-        inner = sorted({p.parent for pattern in ("*/summary.json", "*/*/summary.json")
-                        for p in path.glob(pattern)}, key=lambda p: p.name)
-        if not inner:
-            raise InputError(Problem(str(path), None, None, "", "no results in this directory "
-                                     "(no summary.json in it or in its subdirectories)",
-                                     "pass a directory written by 'ha-tests run'"))
-        found.extend(inner)
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    return sorted(unique, key=lambda p: (p.name, str(p)))
+    """Scenario result directories named by ``paths`` (each holds a summary.json)."""
+    return dirs_holding(paths, "summary.json")
 
 
 def load_runs(paths: list[Path]) -> list[RunRecord]:

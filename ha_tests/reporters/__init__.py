@@ -39,9 +39,11 @@ class RunOutputs:
     cases: list[Any] = field(default_factory=list)
     #: the post-deploy gate's own row (gap-6, ha_tests.headline.gate_summary), when the
     #: policy names a gate: the gap-area table ends with it, JUnit carries its properties
-    gate: dict[str, Any] | None = None
+    gate_row: dict[str, Any] | None = None
     #: where notes for a person go (the CLI: stderr; the test plugins: nowhere)
     say: Callable[[str], None] = lambda _text: None
+    #: how much of the run was measured (a ``ha_tests.coverage.Coverage``), if known
+    gate: Any = None
 
 
 class Reporter(abc.ABC):

@@ -24,7 +24,7 @@ class GapTableCsv(Reporter):
             return {}
         run.results.mkdir(parents=True, exist_ok=True)
         path = run.results / f"{run.stem}-gap-table.csv"
-        write_csv(path, gap_table([*run.summaries, *([run.gate] if run.gate else [])]))
+        write_csv(path, gap_table([*run.summaries, *([run.gate_row] if run.gate_row else [])]))
         run.say(f"gap-area table: {path}")
         return {"csv": path}
 
@@ -43,7 +43,7 @@ class HtmlReport(Reporter):
             return {}
         path = run.results / f"{run.stem}-report.html"
         try:
-            build_report(dirs, path)
+            build_report(dirs, path, gate=run.gate.lines() if run.gate else None)
             run.say(f"report: {path}")
             if run.policy.png:
                 from ha_tests.report.png import PngUnavailable, export_pngs
@@ -61,19 +61,23 @@ class HtmlReport(Reporter):
 
 
 class JunitReport(Reporter):
-    """The door's ``--junit FILE``: one test case per scenario; a gate's gap-6 row as the
-    suite's properties."""
+    """The door's ``--junit FILE``: one test case per scenario, then the gate's own
+    ``ha_tests.gate.measured`` (how many were measured, why the others were not); a gate's
+    gap-6 row as the suite's properties."""
 
     order = 30
 
     def write(self, run: RunOutputs) -> dict[str, Path]:
-        from ha_tests.results import junit_suite
+        from ha_tests.results import junit_suite, measured_case
 
         if run.policy.junit is None:
             return {}
         path = Path(run.policy.junit)
         path.parent.mkdir(parents=True, exist_ok=True)
-        junit_suite(run.summaries, name=run.policy.junit_name, gate=run.gate).write(
+        gate = run.gate
+        extra = [measured_case(gate.text(), gate.enough, gate.verdict())] if gate else None
+        junit_suite(run.summaries, name=run.policy.junit_name, extra=extra,
+                    gate=run.gate_row).write(
             str(path), pretty=True)
         return {"junit": path}
 

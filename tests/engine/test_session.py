@@ -263,7 +263,7 @@ def test_a_gate_run_gets_gap6s_own_row_and_says_what_is_left_before_each(tmp_pat
     (summary,) = result.summaries
     assert summary["status"] == "pass", summary
     assert said[0].startswith("== scenario 1 of 1, about ") and said[0].endswith(" min left")
-    gate = result.gate
+    gate = result.gate_row
     assert gate["gap"] == "gap-6" and result.table == [summary, gate]
     assert gate["headline"][0]["values"] == {
         "scenarios": 1, "measured": 1, "passed": 1,

@@ -44,11 +44,18 @@ def test_kill_keystone_and_haproxy_on_the_vip_holder_are_measured(lab, tmp_path)
     # the JUnit says what the summaries say: a failure element exactly for a failed SLA
     junit = (tmp_path / "junit.xml").read_text()
     failed = sum(s["status"] == "fail" for s in summaries.values())
-    assert junit.count("<testcase") == 2 and junit.count("<failure") == failed
+    assert junit.count("<testcase") == 3 and junit.count("<failure") == failed
+    assert "2 of 2 measured" in junit and "2 of 2 measured" in proc.stdout
 
 
-def test_scenarios_needing_nova_are_skipped_with_the_reason(lab, tmp_path):
+def test_a_run_that_only_skipped_measured_nothing_and_does_not_pass(lab, tmp_path):
+    """A scenario needing nova on the identity lab is skipped with the reason, and a run of
+    nothing but that measured nothing: exit 6, "0 of 1 measured" in the output and JUnit."""
     proc, summaries, _ = run_cli(lab, tmp_path, "gap1-nova-compute-status")
-    assert proc.returncode == 0
     summary = summaries["gap1-nova-compute-status"]
     assert summary["status"] == "skipped" and "nova-compute" in summary["skip_reason"]
+    assert proc.returncode == 6, proc.stdout + proc.stderr[-2000:]
+    assert "0 of 1 measured" in proc.stdout
+    assert "not measured: gap1-nova-compute-status: skipped:" in proc.stdout
+    junit = (tmp_path / "junit.xml").read_text()
+    assert 'type="not-measured"' in junit and "0 of 1 measured" in junit

@@ -254,3 +254,25 @@ def test_the_installers_own_machine_is_not_asked():
     found = discover(inventory, endpoints=False)
     assert not found.unreachable
     assert any("node0 not asked: the installer's own machine" in n for n in found.notes)
+
+
+def test_a_nodes_management_interface_is_the_one_holding_its_address_unless_it_says_one():
+    from ha_tests.discovery.discover import management_interfaces
+
+    inventory = Inventory(nodes=[
+        {"name": "ctl1", "address": "10.0.0.11"},
+        {"name": "ctl2", "address": "10.0.0.12", "interfaces": {"mgmt": "eth9"}},
+        {"name": "cmp1", "address": "10.0.0.21"}])
+    facts = [NodeFacts("ctl1", addresses=parse_addresses(
+                 "2: br-mgmt    inet 10.0.0.11/24 scope global br-mgmt\n"
+                 "2: br-mgmt    inet 10.0.0.10/32 scope global br-mgmt\n"
+                 "3: eth1    inet 192.168.0.5/24 scope global eth1")),
+             NodeFacts("ctl2", addresses={"10.0.0.12": "br-mgmt"}),
+             NodeFacts("cmp1", addresses={"192.168.9.9": "eth0"})]
+    found = management_interfaces(inventory, facts)
+    assert found == {"ctl1": ("br-mgmt", "the interface holding 10.0.0.11")}
+    data, sources = merged_data(inventory, Discovery(interfaces=found))
+    nodes = {n["name"]: n for n in data["nodes"]}
+    assert nodes["ctl1"]["interfaces"] == {"mgmt": "br-mgmt"}
+    assert nodes["ctl2"]["interfaces"] == {"mgmt": "eth9"}  # what the user wrote wins
+    assert sources["nodes.ctl1.interfaces"] == "the interface holding 10.0.0.11"
