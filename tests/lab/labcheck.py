@@ -9,6 +9,7 @@ import urllib.error
 
 import paramiko
 
+from ha_tests.discovery import load_catalog
 from ha_tests.inventory import load_inventory
 from ha_tests.lab import keystone, mariadb
 from ha_tests.lab.openstack import Secrets
@@ -108,3 +109,21 @@ def api_steady(lab, times: int = 6) -> bool:
             return False
         time.sleep(0.5)
     return True
+
+
+def what_runs(lab) -> dict[str, set[str]]:
+    """Catalogue name -> nodes, from each node's PID 1 (its own services and containers):
+    the truth discovery must match."""
+    catalog = load_catalog()
+    by_name = {}
+    for name, entry in catalog:
+        by_name.update({unit: name for unit in entry.units})
+        by_name.update({c: name for c in entry.containers})
+    truth: dict[str, set[str]] = {}
+    for node in lab.plan.nodes:
+        services = lab.services(node.name)
+        assert services, f"{node.name}: its PID 1 did not list its services"
+        for service in services:
+            if service in by_name:  # the catalogue has no entry for Galera's clustercheck
+                truth.setdefault(by_name[service], set()).add(node.name)
+    return truth

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 import yaml
-from labcheck import healthy, node_processes, wait_for
+from labcheck import healthy, node_processes, wait_for, what_runs
 
 from ha_tests.discovery import load_catalog
 from ha_tests.inventory import load_inventory
@@ -48,17 +48,6 @@ def kolla_multinode(lab, path):
 def ha_tests(*args):
     return subprocess.run([sys.executable, "-m", "ha_tests.cli", *args], capture_output=True,
                           text=True, timeout=300)
-
-
-def what_runs(lab) -> dict[str, set[str]]:
-    """Catalogue name -> nodes, from each node's PID 1 (the truth discovery must match)."""
-    catalog = load_catalog()
-    by_unit = {unit: name for name, entry in catalog for unit in entry.units}
-    truth: dict[str, set[str]] = {}
-    for node in lab.plan.nodes:
-        for unit in lab.services(node.name):
-            truth.setdefault(by_unit[unit], set()).add(node.name)
-    return truth
 
 
 @pytest.fixture

@@ -22,9 +22,8 @@ import sys
 import pytest
 from lab_session import session_lab
 from lab_settings import KOLLA_LAB_CIDR, KOLLA_LAB_NAME
-from labcheck import healthy, node_processes, ssh, wait_for
+from labcheck import healthy, node_processes, ssh, wait_for, what_runs
 
-from ha_tests.discovery import load_catalog
 from ha_tests.inventory import load_inventory
 from ha_tests.lab.kolla import container_name
 from ha_tests.lab.system import nspids
@@ -60,23 +59,6 @@ def inspect(lab, node: str, name: str) -> dict:
     rc, out = ssh(lab, node, f"podman inspect {name}", timeout=60)
     assert rc == 0, out
     return json.loads(out)[0]["State"]
-
-
-def what_runs(lab) -> dict[str, set[str]]:
-    """Catalogue name -> nodes, from each node's PID 1 (its own services and containers)."""
-    catalog = load_catalog()
-    by_name = {}
-    for name, entry in catalog:
-        by_name.update({unit: name for unit in entry.units})
-        by_name.update({c: name for c in entry.containers})
-    truth: dict[str, set[str]] = {}
-    for node in lab.plan.nodes:
-        services = lab.services(node.name)
-        assert services, f"{node.name}: its PID 1 did not list its services"
-        for service in services:
-            if service in by_name:  # the catalogue has no entry for Galera's clustercheck
-                truth.setdefault(by_name[service], set()).add(node.name)
-    return truth
 
 
 @pytest.fixture(scope="module")
