@@ -14,6 +14,13 @@ from history_check import differences, finished_runs
 from lab_session import session_lab
 from lab_settings import LAB_CIDR, LAB_NAME
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # each worker its own fault ledger and locks: a heal in one worker never touches the
+    # faults another worker's run holds on another lab
+    _state = os.environ.get("HA_TESTS_STATE_DIR") or os.path.join(
+        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "ha-tests")
+    os.environ["HA_TESTS_STATE_DIR"] = os.path.join(_state, os.environ["PYTEST_XDIST_WORKER"])
+
 
 def _why_no_lab() -> str | None:
     if os.geteuid() != 0:
@@ -26,7 +33,33 @@ def _why_no_lab() -> str | None:
     return None
 
 
+#: what a test holds that another test must not hold at the same moment, first match wins:
+#: each lab by its fixture (the lab marker: tests that bring up or take down the session's
+#: lab themselves), podman's storage, the ping targets' host bridge
+GROUPS = (("full", lambda item: "full_lab" in item.fixturenames),
+          ("kolla", lambda item: "kolla_lab" in item.fixturenames
+           or item.path.name == "test_discovery_podman.py"),
+          ("lab", lambda item: "lab" in item.fixturenames or "lab" in item.keywords),
+          ("netns", lambda item: "netns_targets" in item.fixturenames))
+#: under pytest-xdist the longest group first: the full lab's tests take half the suite
+ORDER = ("full", "lab", "kolla", "netns")
+
+
+def group_of(item) -> str | None:
+    return next((name for name, holds in GROUPS if holds(item)), None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the markers
 def pytest_collection_modifyitems(config, items):
+    """Under ``-n N --dist loadgroup`` (README.rst, the test command) the tests of one lab
+    run on one worker, one after the other, as they would in one process; the labs' groups
+    run side by side."""
+    for item in items:
+        group = group_of(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker's config has no numprocesses
+        items.sort(key=lambda item: ORDER.index(g) if (g := group_of(item)) else len(ORDER))
     reason = _why_no_lab()
     if reason is None:
         return

@@ -146,7 +146,10 @@ class KillProcess(Attacker):
     def verify(self) -> None:
         if not self.killed:
             return
-        missing = [name for name, pids in self._back().items() if not pids]
+        # a process seen back may have been a passing one the restart runs first (Galera's
+        # ``mariadbd --wsrep-recover`` matches the server's pattern and exits): wait again
+        missing = [name for name, pids in self._wait_back(self.params.back_timeout).items()
+                   if not pids]
         if missing:
             raise RollbackError(f"{self.name}: no process matching {self.pattern!r} on "
                                 f"{', '.join(missing)} after rollback")

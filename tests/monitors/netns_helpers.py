@@ -1,6 +1,6 @@
 """Throwaway network namespaces as ping targets: a bridge on this host, one namespace each.
 
-Addresses are in 10.196.250.0/24 and fd96:196:250::/64 (host side .1 / ::1), names start
+Addresses are in 10.194.250.0/24 and fd94:194:250::/64 (host side .1 / ::1), names start
 with ``hae``; nothing else on the machine is touched, and everything is removed at the end
 even after a failed test.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import subprocess
 
-SUBNET = "10.196.250"
-SUBNET6 = "fd96:196:250::"
+SUBNET = "10.194.250"
+SUBNET6 = "fd94:194:250::"
 
 
 def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -64,10 +64,11 @@ def bogus_cloud_in_environment(tmp_path, monkeypatch):
     """The runner's environment points at another cloud, as a sourced openrc would."""
     bogus = tmp_path / "bogus-clouds.yaml"
     bogus.write_text('{"clouds": {"bogus": {"auth": {"auth_url": "http://127.0.0.1:9/v3", '
-                     '"username": "nobody", "password": "nothing", "project_name": "x"}}}}')
+                     '"username": "nobody", "password": "bogus-password-4711", '
+                     '"project_name": "x"}}}}')
     for name, value in {"OS_CLOUD": "bogus", "OS_CLIENT_CONFIG_FILE": str(bogus),
                         "OS_AUTH_URL": "http://127.0.0.1:9/v3", "OS_USERNAME": "nobody",
-                        "OS_PASSWORD": "nothing", "OS_PROJECT_NAME": "x"}.items():
+                        "OS_PASSWORD": "bogus-password-4711", "OS_PROJECT_NAME": "x"}.items():
         monkeypatch.setenv(name, value)
 
 

@@ -102,7 +102,7 @@ def test_link_down_target_is_listed_then_recovers(netns_targets, context_factory
 
 def test_selected_vms_and_unknown_names(netns_targets, context_factory):
     vms = [{"name": "a", "host": "cmp1", "address": netns_targets.addresses[0]},
-           {"name": "b", "host": "cmp2", "address": "10.196.250.254"}]   # nobody there
+           {"name": "b", "host": "cmp2", "address": "10.194.250.254"}]   # nobody there
     ctx = context_factory(lab={"name": "t", "dir": "/nonexistent", "vms": vms})
     assert probe_until(monitor(ctx, timeout=0.3, vms=["a"]), True).ok
     result = monitor(ctx, timeout=0.3, vms=["a", "b"]).probe()
