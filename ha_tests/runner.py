@@ -234,7 +234,7 @@ class ScenarioRunner:
                     self.ever_injected.append(attacker)
                 events.emit("attack", attacker=attacker.name, action="inject-start",
                             nodes=[n.name for n in attacker.nodes])
-                detail = fault.inject()
+                detail = {**fault.inject(), **attacker.injection_timing()}
                 events.emit("attack", attacker=attacker.name, action="injected", detail=detail)
             operations.run_at("after-inject", index)
             if timing.fault_duration:

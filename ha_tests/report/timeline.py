@@ -147,7 +147,8 @@ def timeline_figure(record: RunRecord, view: IterationView) -> go.Figure:
 
 
 def attack_rows(view: IterationView) -> list[tuple[str, str, str]]:
-    """(time, attacker, what happened) for the list beside the plot: nodes, PIDs, power."""
+    """(time, attacker, what happened) for the list beside the plot: nodes, PIDs, power,
+    and how far apart a fault on several nodes landed (its injection skew)."""
     rows = []
     for event in view.attacks:
         detail = event.get("detail") or {}
@@ -162,6 +163,9 @@ def attack_rows(view: IterationView) -> list[tuple[str, str, str]]:
         for key in ("signal", "power", "state", "interface", "action"):
             if isinstance(detail, dict) and detail.get(key) not in (None, "", [], {}):
                 parts.append(f"{key} {detail[key]}")
+        if isinstance(detail, dict) and isinstance(detail.get("skew_s"), (int, float)):
+            parts.append(f"skew {detail['skew_s'] * 1000:.1f} ms across "
+                         f"{len(detail.get('fault_at') or {})} nodes")
         if event.get("ok") is False or event.get("error"):
             parts.append(f"FAILED: {event.get('error')}")
         rows.append((f"{event['t']:+.2f} s", event.get("attacker", ""),
