@@ -74,9 +74,9 @@ case "${1:-}" in
     demo)  install_system; install_python; shift; exec "$VENV/bin/ha-tests" demo "$@" ;;
     test)  install_system; install_python; fetch_guest_kernel; shift
            # two workers: the full lab's tests on one, the session lab's on the other, the
-           # rest wherever there is room (tests/conftest.py, GROUPS)
+           # rest wherever there is room (tests/conftest.py, GROUP_FILES)
            exec "$VENV/bin/python" -m pytest -p no:cacheprovider -q --durations=30 \
-               -n "${HA_TESTS_TEST_WORKERS:-2}" --dist loadgroup --no-loadscope-reorder \
+               -n "${HA_TESTS_TEST_WORKERS:-2}" --no-loadscope-reorder \
                tests "$@" ;;
     *) echo "usage: $0 demo|test|setup" >&2; exit 2 ;;
 esac

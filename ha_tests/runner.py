@@ -351,7 +351,9 @@ class ScenarioRunner:
                                "gate": use.spec.gate,  # type: ignore[attr-defined]
                                "sla": self.scenario.sla_for(use),
                                "interval": use.spec.interval}  # type: ignore[attr-defined]
-                              for use in self.scenario.monitors])
+                              for use in self.scenario.monitors],
+                    # the gap area's question, answered by the analysis (ha_tests.headline)
+                    headline=self.scenario.model.headline.model_dump(mode="json"))
         if self.locks is not None:
             events.emit("locks", held=self.locks)
         self.progress.start(self.scenario)

@@ -25,6 +25,8 @@ from ha_tests.context import RunContext
 from ha_tests.coverage import Coverage, coverage
 from ha_tests.destructive import destructive_reasons
 from ha_tests.errors import ExitCode, InputError, Problem
+from ha_tests.estimate import Countdown
+from ha_tests.headline import gate_summary
 from ha_tests.inventory import Inventory
 from ha_tests.locks import hold, resources
 from ha_tests.progress import Progress
@@ -76,6 +78,10 @@ class Policy:
     png: bool = False
     yardstick_out: Path | None = None
     lock_timeout: float = 3600.0
+    #: a post-deploy gate's name (a profile, the demo): the run gets gap-6's own row
+    gate: str | None = None
+    #: say "scenario 7 of 23, about 9 min left" before each scenario (ha_tests.estimate)
+    countdown: bool = False
     #: the least share of the scenarios that must be measured (a profile's
     #: ``min_measured:``, lowered by ``--allow-skips``); None: at least one
     min_measured: float | None = None
@@ -218,10 +224,17 @@ class SessionResult:
     coverage: Coverage
     #: what the run wrote besides the results directories: csv, html, junit, yardstick
     outputs: dict[str, Path] = field(default_factory=dict)
+    #: the post-deploy gate's own row (gap-6), when the policy names a gate
+    gate_row: dict[str, Any] | None = None
 
     @property
     def summaries(self) -> list[RunSummary]:
         return [r.summary for r in self.ran if r.summary is not None]
+
+    @property
+    def table(self) -> list[RunSummary | dict[str, Any]]:
+        """What the gap-area table shows: each scenario, then the gate's own row."""
+        return [*self.summaries, *([self.gate_row] if self.gate_row else [])]
 
     @property
     def exit_code(self) -> int:
@@ -308,6 +321,12 @@ class Session:
         entry.targets, entry.unresolved = _resolve(scenario, inventory, entry.seed)
         return entry
 
+    @staticmethod
+    def countdown(plan: Plan) -> Countdown:
+        """The plan's time estimate; a scenario that will be skipped counts as none."""
+        return Countdown([e.scenario for e in plan.entries],
+                         frozenset(e.name for e in plan.entries if e.skip))
+
     # -- running ----------------------------------------------------------------------------
     def run(self, plan: Plan) -> SessionResult:
         refusal = plan.refusal()
@@ -317,7 +336,10 @@ class Session:
         budget = self.policy.max_time
         ran: list[Ran] = []
         catalogs: dict[int, Any] = {}
+        countdown = self.countdown(plan) if self.policy.countdown else None
         for entry in plan.entries:
+            if countdown is not None:
+                self.say(f"== {countdown.next(entry.scenario)}")
             if budget is not None and time.monotonic() - started >= budget:
                 ran.append(_skipped(entry, f"time budget of {budget:g} s used up"))
                 continue
@@ -334,7 +356,10 @@ class Session:
             if done.status is Status.INTERRUPTED:
                 break
         result = SessionResult(ran, measured(ran, self.policy.min_measured))
-        result.outputs = self._write_outputs(ran, result.coverage)
+        if self.policy.gate:
+            result.gate_row = gate_summary(self.policy.gate, result.summaries,
+                                           result.exit_code, time.monotonic() - started)
+        result.outputs = self._write_outputs(ran, result.coverage, result.gate_row)
         return result
 
     def _run_one(self, entry: PlannedScenario, catalogs: dict[int, Any]) -> Ran:
@@ -360,9 +385,11 @@ class Session:
                    Path(case.result_dir) if case.result_dir else None, case=case)
 
     # -- outputs ----------------------------------------------------------------------------
-    def _write_outputs(self, ran: list[Ran], gate: Coverage) -> dict[str, Path]:
+    def _write_outputs(self, ran: list[Ran], gate: Coverage,
+                       gate_row: dict[str, Any] | None = None) -> dict[str, Path]:
         """The same outputs whichever door ran the plan: every registered reporter's, each
-        saying how much was measured (``gate``, the run's one Coverage)."""
+        saying how much was measured (``gate``, the run's one Coverage) and, for a
+        post-deploy gate, its gap-6 row (``RunOutputs.gate_row``)."""
         from ha_tests.reporters import RunOutputs, write_all
 
         summaries = [r.summary for r in ran if r.summary is not None]
@@ -372,7 +399,8 @@ class Session:
         return write_all(RunOutputs(
             self.results, stem, self.policy, summaries=summaries,
             result_dirs=[r.result_dir for r in ran if r.result_dir],
-            cases=[r.case for r in ran if r.case is not None], say=self.say, gate=gate))
+            cases=[r.case for r in ran if r.case is not None], say=self.say, gate=gate,
+            gate_row=gate_row))
 
 
 def _resolve(scenario: Scenario, inventory: Inventory,

@@ -11,7 +11,7 @@ import enum
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -83,6 +83,8 @@ class Metrics(_Model):
     missed_samples: int | None = None
     yardstick_outage: float = 0.0
     window: float = 0.0
+    #: median latency during the fault against the baseline's (relative, with its interval)
+    degradation: Interval | None = None
 
 
 class Verdict(_Model):
@@ -140,6 +142,18 @@ class OperationRecord(_Model):
     undo: dict[str, Any] | None = None
 
 
+class HeadlineItem(_Model):
+    """The gap area's answer for one iteration (``"all"``: the mean over a repeated run's
+    iterations), as ha_tests.headline computes it from the history."""
+
+    iteration: int | Literal["all"]
+    kind: str
+    figure: str
+    verdict: str
+    values: dict[str, Any] = {}
+    label: str | None = None
+
+
 class RunSummary(_Model):
     """summary.json: what one scenario run found, rebuilt from its events.jsonl alone."""
 
@@ -163,6 +177,8 @@ class RunSummary(_Model):
     timing: dict[str, Any] = {}
     versions: dict[str, str | None] = {}
     finished: str | None = None
+    #: what the run found about its gap area (ha_tests.headline), one item per iteration
+    headline: list[HeadlineItem] = []
 
     @field_validator("schema_version")
     @classmethod

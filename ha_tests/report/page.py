@@ -17,7 +17,7 @@ from plotly.offline import get_plotlyjs
 
 from ha_tests.report import history, timeline
 from ha_tests.report.records import RunRecord, load_runs
-from ha_tests.results import TABLE_HEADER, gap_table
+from ha_tests.results import TABLE_HEADER, gap_table, headline_verdict
 from ha_tests.summary import Interval, RunSummary
 
 CSS = """
@@ -77,11 +77,16 @@ def gap_section(records: list[RunRecord]) -> str:
             last_gap = row[gap_column]
         cells = "".join(f"<td>{_e(c)}</td>" for c in row)
         body.append(f'<tr class="{" ".join(classes)}">{cells}</tr>')
+    words = "".join(f"<li><b>{_e(run.scenario)}</b> ({_e(run.gap)}): "
+                    f"{_e(headline_verdict(run))}</li>"
+                    for run in map(RunSummary.of, summaries) if run.headline)
     return ("<section id='gap-table'><h2>Gap areas</h2><p class='meta'>Grouped by gap area; "
-            "the worst recovery of each area is highlighted. Values are the worst gated "
-            "monitor's, ± the measurement bound.</p>"
+            "the worst recovery of each area is highlighted. Outage, detection and recovery "
+            "are the worst gated monitor's, with the measurement bound (a range where the "
+            "bound is wide); the headline answers the gap area's own question.</p>"
             f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-            "</section>")
+            + (f"<h3>What was found</h3><ul class='headlines'>{words}</ul>" if words else "")
+            + "</section>")
 
 
 def _monitor_table(summary: RunSummary) -> str:

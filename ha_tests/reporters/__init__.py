@@ -39,6 +39,9 @@ class RunOutputs:
     result_dirs: list[Path] = field(default_factory=list)
     #: Yardstick CaseResults, for Yardstick test cases
     cases: list[Any] = field(default_factory=list)
+    #: the post-deploy gate's own row (gap-6, ha_tests.headline.gate_summary), when the
+    #: policy names a gate: the gap-area table ends with it, JUnit carries its properties
+    gate_row: dict[str, Any] | None = None
     #: where notes for a person go (the CLI: stderr; the test plugins: nowhere)
     say: Callable[[str], None] = lambda _text: None
     #: how much of the run was measured: the run's one Coverage (SessionResult.coverage)

@@ -173,3 +173,19 @@ def test_the_inventory_names_the_full_profiles_services_where_they_run():
     assert "lab-vm-cmp1" in [vm["name"] for vm in inventory["lab"]["vms"]]
     assert "nova-compute" not in yaml.safe_load(files.inventory(
         LabPlan("labx", "10.199.0.0/16"), "bmc"))["services"]
+
+
+def test_nova_and_cinder_report_every_5_s_and_call_a_silent_service_down_after_30_s():
+    """The lab's detection intervals, as a deployment sets them (docs/lab.rst): tests/full's
+    gap scenarios size their holds for these, so the files must say them."""
+    import configparser
+
+    from ha_tests.lab import nova
+
+    plan = LabPlan("labx", "10.199.0.0/16", profile="full")
+    secrets = Secrets("db", "bus", "svc")
+    for module, node in ((nova, plan.computes[0]), (cinder, plan.controllers[0])):
+        parsed = configparser.ConfigParser(interpolation=None, strict=False)
+        parsed.read_string(module.config(plan, node, secrets))
+        assert parsed["DEFAULT"]["report_interval"] == "5", module.__name__
+        assert parsed["DEFAULT"]["service_down_time"] == "30", module.__name__
