@@ -261,7 +261,7 @@ def test_a_gate_run_gets_gap6s_own_row_and_says_what_is_left_before_each(tmp_pat
                       say=said.append)
     result = session.run(session.plan([load_scenario(scenario(tmp_path, "", port=web.port))]))
     (summary,) = result.summaries
-    assert summary["status"] == "pass", summary
+    assert summary.status == "pass", summary
     assert said[0].startswith("== scenario 1 of 1, about ") and said[0].endswith(" min left")
     gate = result.gate_row
     assert gate["gap"] == "gap-6" and result.table == [summary, gate]
