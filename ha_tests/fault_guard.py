@@ -87,6 +87,8 @@ class FaultGuard:
         (``Attacker.checkpoint``), so a kill -9 during inject strands nothing either.
         """
         self.record()
+        with self.attacker.ledger_lock:
+            self.attacker.fault_at.clear()  # the moments of this inject only
         try:
             return self.attacker.inject()
         finally:

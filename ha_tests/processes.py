@@ -174,16 +174,30 @@ def describe_spared(spared: list[Process], limit: int = 5) -> str:
     return text + (f" and {len(spared) - limit} more" if len(spared) > limit else "")
 
 
+#: the node-side signalling, for a command that does more in the same round trip:
+#: arguments as signal_args() gives them, output read by signalled()
+SIGNAL_BODY = _SIGNAL
+
+
+def signal_args(shell: Shell, signal_name: str, pids: Iterable[int]) -> list[str]:
+    return [_mode(shell), signal_name, *[str(int(p)) for p in pids]]
+
+
 def send_signal(shell: Shell, signal_name: str, pids: Iterable[int],
                 timeout: float = 10.0) -> tuple[list[int], dict[int, str]]:
     """Send a signal on the node to the PIDs its guard allows: (signalled, {spared: why})."""
     pids = [str(int(p)) for p in pids]
     if not pids:
         return [], {}
-    result = shell.run(script(_SIGNAL, _mode(shell), signal_name, *pids),
+    result = shell.run(script(_SIGNAL, *signal_args(shell, signal_name, pids)),
                        timeout=timeout).check(f"sending SIG{signal_name}")
+    return signalled(result.stdout)
+
+
+def signalled(output: str) -> tuple[list[int], dict[int, str]]:
+    """(PIDs signalled, {PID spared: why}) from what SIGNAL_BODY printed."""
     signalled, spared = [], {}
-    for line in result.stdout.splitlines():
+    for line in output.splitlines():
         fields = line.split("\t")
         if fields[0] == "signalled" and len(fields) == 2 and fields[1].isdigit():
             signalled.append(int(fields[1]))

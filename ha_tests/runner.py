@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from ha_tests.operations.steps import OperationSteps
 from ha_tests.progress import Progress
 from ha_tests.sampling import SamplingLoop
 from ha_tests.scenario import PluginUse, Scenario
-from ha_tests.summary import RunSummary
+from ha_tests.summary import RunSummary, Status
 from ha_tests.targets import resolve_targets
 
 log = logging.getLogger(__name__)
@@ -59,13 +60,17 @@ STATUS_EXIT = {
 class RunOutcome:
     """What a run found: ``result`` is its typed summary (ha_tests.summary.RunSummary)."""
 
-    status: str
+    status: Status
     result_dir: Path | None
     result: RunSummary | None = None
 
     @property
     def summary(self) -> dict[str, Any]:
-        """summary.json's object, for code that still reads it by key; prefer ``result``."""
+        """Deprecated: summary.json's object by key, kept for users' tests written before
+        the models (``outcome.summary["sla_failures"]``); read ``result`` instead."""
+        warnings.warn("RunOutcome.summary (a dict) is deprecated: read RunOutcome.result, "
+                      "the typed RunSummary (outcome.result.sla_failures)",
+                      DeprecationWarning, stacklevel=2)
         return {} if self.result is None else self.result.to_json()
 
     @property
@@ -234,7 +239,7 @@ class ScenarioRunner:
                     self.ever_injected.append(attacker)
                 events.emit("attack", attacker=attacker.name, action="inject-start",
                             nodes=[n.name for n in attacker.nodes])
-                detail = fault.inject()
+                detail = {**fault.inject(), **attacker.injection_timing()}
                 events.emit("attack", attacker=attacker.name, action="injected", detail=detail)
             operations.run_at("after-inject", index)
             if timing.fault_duration:
@@ -346,7 +351,9 @@ class ScenarioRunner:
                                "gate": use.spec.gate,  # type: ignore[attr-defined]
                                "sla": self.scenario.sla_for(use),
                                "interval": use.spec.interval}  # type: ignore[attr-defined]
-                              for use in self.scenario.monitors])
+                              for use in self.scenario.monitors],
+                    # the gap area's question, answered by the analysis (ha_tests.headline)
+                    headline=self.scenario.model.headline.model_dump(mode="json"))
         if self.locks is not None:
             events.emit("locks", held=self.locks)
         self.progress.start(self.scenario)
@@ -417,7 +424,7 @@ class ScenarioRunner:
         events.close()
         summary = analyze(self.result_dir)  # the history is the truth: summary from it alone
         self.progress.finish(summary)
-        return RunOutcome(str(summary.status), self.result_dir, summary)
+        return RunOutcome(summary.status, self.result_dir, summary)
 
 
 def _probe_once(monitor: Monitor) -> tuple[bool, dict]:

@@ -63,6 +63,9 @@ class Attacker(Plugin):
         self.ledger_sink: Callable[[dict[str, Any]], None] | None = None
         #: held while the state changes and while it is written (inject may fan out)
         self.ledger_lock = threading.RLock()
+        #: node name -> the node's own clock (wall seconds) once the fault was in force there
+        #: (the last inject's; what the injection skew is measured from)
+        self.fault_at: dict[str, float] = {}
 
     def preflight(self) -> None:
         """Raise PreflightError when the fault cannot be injected (nothing is touched yet)."""
@@ -145,6 +148,27 @@ class Attacker(Plugin):
             if future.exception() is not None:
                 raise future.exception()
         return [future.result() for future in futures]
+
+    def note_fault(self, node_name: str, applied: Any) -> None:
+        """Record when the fault was in force on the node, by the node's clock: the end of
+        its apply (``deadman.Applied.fault_at``, or a ``(start, end)`` pair)."""
+        moment = getattr(applied, "fault_at", applied)
+        with self.ledger_lock:
+            self.fault_at[node_name] = float(moment[1])
+
+    def injection_timing(self) -> dict[str, Any]:
+        """When the last inject's fault was in force on each node (``fault_at``, each node's
+        own clock) and, over two nodes or more, the spread first to last (``skew_s``): a
+        fault on ``majority`` or ``all`` is the fault it claims only if its nodes failed
+        together. Clocks that disagree add to the spread (the lab's nodes share one)."""
+        with self.ledger_lock:
+            moments = dict(self.fault_at)
+        if not moments:
+            return {}
+        timing: dict[str, Any] = {"fault_at": {n: round(t, 6) for n, t in moments.items()}}
+        if len(moments) > 1:
+            timing["skew_s"] = round(max(moments.values()) - min(moments.values()), 6)
+        return timing
 
     def describe(self) -> str:
         """One line for dry runs and progress: what this attacker will do, where."""

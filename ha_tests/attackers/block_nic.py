@@ -71,6 +71,21 @@ ip -o addr show dev "$1" | sed 's/^/addr|/'
 #: a beat after go's answer has left, as the link may carry it
 _DOWN = 'sleep 0.1; ip link set dev "$1" down || exit 1'
 
+#: the apply of the round trip (deadman.arm_apply): tell the timer to go and, unless the
+#: link carries this very session ($1 = wait), see the link ($2) go down
+_GO = r"""
+kill -s USR1 "$_tpid" || exit 5
+[ "$1" = wait ] || exit 0
+_n=0
+while :; do
+  read -r _fl < "/sys/class/net/$2/flags" || exit 3
+  [ $((_fl & 1)) = 0 ] && exit 0
+  _n=$((_n + 1))
+  [ "$_n" -lt 250 ] || { echo "$2 did not go down" >&2; exit 6; }
+  sleep 0.02
+done
+"""
+
 
 def _restorable(line: str) -> str | None:
     """One snapshot line as a RESTORE item, or None for what the kernel restores itself."""
@@ -172,35 +187,37 @@ class BlockNic(Attacker):
 
     def inject(self) -> dict[str, Any]:
         seconds = self.duration
-        for node in self.nodes:
-            shell = self.ctx.shell(node)
-            name = self.interface_on(node)
-            snapshot = shell.run(script(_SNAPSHOT, name), timeout=10)
-            snapshot.check(f"{node.name}: reading routes of {name}")
-            lines = snapshot.stdout.splitlines()
-            items = [item for line in lines if not line.startswith("addr|")
-                     if (item := _restorable(line))]
-            carries_ssh = node.transport == "ssh" and any(
-                f" {node.address}/" in line for line in lines if line.startswith("addr|"))
-            self.done[node.name] = {"interface": name, "restore": items,
-                                    "armed_wall": time.time(), "duration": seconds,
-                                    "carries_ssh": carries_ssh}
-            self.checkpoint()  # the routes to put back are in the ledger before the link goes
-            # the timer itself takes the link down once told to go: the link is never down
-            # without the timer that brings it back, and the runner knows the timer is armed
-            deadman.arm(shell, KIND, self.ident, seconds, RESTORE, name, *items,
-                        prelude=deadman.WAIT_FOR_GO + _DOWN)
-            deadman.go(shell, KIND, self.ident)
-        for node in self.nodes:
-            info = self.done[node.name]
-            if not info["carries_ssh"] and not self._wait_flags(node, up=False, seconds=5):
-                raise TransportError(f"{node.name}: {info['interface']} did not go down")
+        self.on_each(self.nodes, lambda node: self._take_down(node, seconds))
         self.ctx.emit("attack-note", attacker=self.name, note="interfaces down",
                       nodes=list(self.done))
         return {"interfaces": {k: v["interface"] for k, v in self.done.items()},
                 "restores": {k: v["restore"] for k, v in self.done.items()},
                 "duration": seconds, "tag": deadman.tag(KIND, self.ident),
                 "cuts_ssh": [k for k, v in self.done.items() if v["carries_ssh"]]}
+
+    def _take_down(self, node: Node, seconds: float) -> None:
+        """Read what to restore (the ledger holds it before the link goes), then arm the
+        timer, tell it to go and see the link down in one round trip."""
+        shell = self.ctx.shell(node)
+        name = self.interface_on(node)
+        snapshot = shell.run(script(_SNAPSHOT, name), timeout=10)
+        snapshot.check(f"{node.name}: reading routes of {name}")
+        lines = snapshot.stdout.splitlines()
+        items = [item for line in lines if not line.startswith("addr|")
+                 if (item := _restorable(line))]
+        carries_ssh = node.transport == "ssh" and any(
+            f" {node.address}/" in line for line in lines if line.startswith("addr|"))
+        with self.ledger_lock:
+            self.done[node.name] = {"interface": name, "restore": items,
+                                    "armed_wall": time.time(), "duration": seconds,
+                                    "carries_ssh": carries_ssh}
+            self.checkpoint()  # the routes to put back are in the ledger before the link goes
+        # the timer itself takes the link down once told to go: the link is never down
+        # without the timer that brings it back, and the timer is known to run before
+        applied = deadman.arm_apply(shell, KIND, self.ident, seconds, RESTORE, [name, *items],
+                                    _GO, ["go" if carries_ssh else "wait", name],
+                                    prelude=_DOWN, go=True, timeout=deadman.ARM_TIMEOUT + 15)
+        self.note_fault(node.name, applied)
 
     def _wait_flags(self, node: Node, up: bool, seconds: float) -> bool:
         deadline = time.monotonic() + seconds
@@ -222,34 +239,31 @@ class BlockNic(Attacker):
         inject), which can no longer happen once the timer is gone.
         """
         shell = self.ctx.shell(node)
-        argv = script(RESTORE, info["interface"], *info["restore"])
-        what = f"{node.name}: ip link set {info['interface']} up"
-        shell.run(argv, timeout=timeout).check(what)
-        deadman.disarm(shell, KIND, self.ident, timeout=timeout)
-        shell.run(argv, timeout=timeout).check(what)
+        deadman.heal_disarm(shell, KIND, self.ident, RESTORE, info["interface"],
+                            *info["restore"], again=True, timeout=timeout).check(
+            f"{node.name}: ip link set {info['interface']} up")
 
     def rollback(self) -> dict[str, Any]:
-        report: dict[str, Any] = {}
-        for node in self.nodes:
-            info = self.done.get(node.name)
-            if info is None:
-                continue
-            shell = self.ctx.shell(node)
-            try:
-                self._restore(node, info, timeout=3)
-                report[node.name] = "restored over SSH"
-                continue
-            except TransportError:
-                shell.close()  # the connection may be dead; reconnect from scratch
-            timer_due = time.monotonic() + max(
-                0.0, info["armed_wall"] + info["duration"] - time.time())
-            if not deadman.wait_reachable(shell, timer_due + self.params.back_timeout):
-                raise RollbackError(f"{self.name}: {node.name} does not answer SSH "
-                                    f"{self.params.back_timeout:g} s after its timer was due "
-                                    f"to restore {info['interface']}")
-            self._restore(node, info, timeout=10)
-            report[node.name] = "restored after the node came back"
-        return {"restored": report}
+        nodes = [n for n in self.nodes if n.name in self.done]
+        return {"restored": dict(zip([n.name for n in nodes],
+                                     self.on_each(nodes, self._bring_up), strict=True))}
+
+    def _bring_up(self, node: Node) -> str:
+        info = self.done[node.name]
+        shell = self.ctx.shell(node)
+        try:
+            self._restore(node, info, timeout=3)
+            return "restored over SSH"
+        except TransportError:
+            shell.close()  # the connection may be dead; reconnect from scratch
+        timer_due = time.monotonic() + max(
+            0.0, info["armed_wall"] + info["duration"] - time.time())
+        if not deadman.wait_reachable(shell, timer_due + self.params.back_timeout):
+            raise RollbackError(f"{self.name}: {node.name} does not answer SSH "
+                                f"{self.params.back_timeout:g} s after its timer was due "
+                                f"to restore {info['interface']}")
+        self._restore(node, info, timeout=10)
+        return "restored after the node came back"
 
     def _missing(self, node: Node, info: dict[str, Any]) -> list[str]:
         """The routes and addresses recorded before the fault that are not back."""
@@ -262,20 +276,24 @@ class BlockNic(Attacker):
 
     def verify(self) -> None:
         down, lost = [], []
-        for node in self.nodes:
-            info = self.done.get(node.name)
-            if info is None:
-                continue
-            if not self._wait_flags(node, up=True, seconds=2):
+        nodes = [n for n in self.nodes if n.name in self.done]
+        for node, (up, missing) in zip(nodes, self.on_each(nodes, self._whole), strict=True):
+            if not up:
                 down.append(f"{self.interface_on(node)} on {node.name}")
-            elif missing := self._missing(node, info):
-                lost.append(f"{node.name} ({info['interface']}): " + "; ".join(missing))
+            elif missing:
+                lost.append(f"{node.name} ({self.done[node.name]['interface']}): "
+                            + "; ".join(missing))
         if down:
             raise RollbackError(f"{self.name}: still down: {', '.join(down)}")
         if lost:
             raise RollbackError(f"{self.name}: the link is up but routes or addresses it had "
                                 f"before are missing: {', '.join(lost)}; heal again or add "
                                 "them back with 'ip route replace'")
+
+    def _whole(self, node: Node) -> tuple[bool, list[str]]:
+        if not self._wait_flags(node, up=True, seconds=2):
+            return False, []
+        return True, self._missing(node, self.done[node.name])
 
     def assume_unknown(self, missing: frozenset[str]) -> None:
         if "done" in missing:

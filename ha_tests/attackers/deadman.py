@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ha_tests.errors import PreflightError, TransportError
-from ha_tests.transport import Shell, script
+from ha_tests.transport import CommandResult, Shell, script
 
 if TYPE_CHECKING:
     from ha_tests.attackers.base import Attacker
@@ -75,14 +77,84 @@ done
 """
 
 
-#: prelude: wait (at most 30 s) for go() before the rest of the prelude injects the fault, so
-#: the runner sees the timer armed before a fault that may cut it off exists
-WAIT_FOR_GO = r"""
-go=""; trap 'go=1' USR1
+#: the first half of WAIT_FOR_GO: the signal that says go is caught from here on
+_GO_TRAP = """go=""; trap 'go=1' USR1\n"""
+#: the second half: wait (at most 30 s) for it, or end without injecting anything
+_GO_WAIT = r"""
 n=0; while [ -z "$go" ] && [ "$n" -lt 600 ]; do sleep 0.05; n=$((n+1)); done
 trap - USR1
 [ -n "$go" ] || exit 0
 """
+#: prelude: wait (at most 30 s) for go() before the rest of the prelude injects the fault, so
+#: the runner sees the timer armed before a fault that may cut it off exists
+WAIT_FOR_GO = _GO_TRAP + _GO_WAIT
+
+
+#: ``arm_apply``'s round trip, up to the apply ($1 the timer's code, $2 kind, $3 id, $4
+#: seconds, $5 how many of the other arguments are the timer's, then those, then the apply's):
+#: start the timer detached, wait until the timer itself says it has started (it removes a
+#: file: no listing of /proc can miss it), then the apply runs in a subshell
+_ARM_APPLY_HEAD = r"""
+_code=$1; _kind=$2; _id=$3; _secs=$4; _nh=$5; shift 5
+_alive() {
+  read -r _s < "/proc/$1/stat" 2>/dev/null || return 1
+  _s=${_s##*) }; [ "${_s%% *}" != Z ]
+}
+command -v setsid >/dev/null 2>&1 || { echo "not installed: setsid" >&2; exit 127; }
+_ready=$(mktemp "${TMPDIR:-/tmp}/.ha-tests-arming.XXXXXXXX") || exit 3
+setsid sh -c "$_code" "ha-tests:$_kind.deadman:$_id" "$_secs" "$_ready" "$_nh" "$@" \
+  </dev/null >/dev/null 2>&1 &
+_tpid=$!
+_n=0
+while [ -e "$_ready" ]; do
+  if ! _alive "$_tpid" || [ "$_n" -ge @TICKS@ ]; then
+    rm -f -- "$_ready"
+    kill -s KILL -- "-$_tpid" 2>/dev/null
+    echo "the dead-man timer (pid $_tpid) did not start" >&2
+    exit 90
+  fi
+  sleep 0.01; _n=$((_n+1))
+done
+shift "$_nh"
+printf '\nha-tests-timer %s\n' "$_tpid"
+_t0=$(date +%s.%N)
+(
+"""
+#: after the apply: its moment on this node's clock, then the timer must still be waiting
+_ARM_APPLY_TAIL = r"""
+); _rc=$?
+_t1=$(date +%s.%N)
+printf '\nha-tests-fault-at %s %s\n' "$_t0" "$_t1"
+[ "$_rc" = 0 ] || exit "$_rc"
+_alive "$_tpid" || exit 91
+exit 0
+"""
+#: the timer ``arm_apply`` starts: its own arguments kept, the file removed once it runs
+_TIMER_HEAD = r"""secs=$1; _ready=$2; _nh=$3; shift 3
+_i=0; for _a do shift; [ "$_i" -lt "$_nh" ] && set -- "$@" "$_a"; _i=$((_i+1)); done
+"""
+#: ``heal_disarm``'s round trip ($1 kind, $2 id, then the heal's arguments)
+_HEAL_DISARM = KILL_TAGGED_FN + r"""
+_kind=$1; _id=$2; shift 2
+( @HEAL@
+); _rc=$?
+ha_kill_tagged TERM "$_kind.deadman" "$_id" >/dev/null
+@AGAIN@
+exit "$_rc"
+"""
+_TIMER_GONE, _TIMER_FIRED = 90, 91
+_MARK_TIMER, _MARK_AT = "ha-tests-timer ", "ha-tests-fault-at "
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one ``arm_apply`` round trip did on its node."""
+
+    timer_pid: int
+    #: the node's own clock (wall, seconds) right before and right after the apply
+    fault_at: tuple[float, float]
+    #: what the apply printed
+    output: str
 
 
 def new_id() -> str:
@@ -127,21 +199,90 @@ def arm(shell: Shell, kind: str, ident: str, seconds: float, heal_body: str, *ar
     the sleep: a fault that must not exist without its timer is best injected there) is
     constant code written by the attacker; every piece of user data travels in args.
     """
-    code = f'secs=$1; shift\n{prelude}\nsleep "$secs" || exit 0\n{heal_body}'
-    pid = detach(shell, ["sh", "-c", code, tag(timer_kind(kind), ident), f"{seconds:g}",
-                         *map(str, args)], timeout=timeout)
-    # armed = the shell and its first sleep both there (so a WAIT_FOR_GO trap is set); a
-    # process in the middle of execve shows an empty command line for an instant, and on a
-    # loaded node a listing can miss the short sleeps of WAIT_FOR_GO several times in a row
-    deadline = time.monotonic() + ARM_TIMEOUT
-    while len(tagged_pids(shell, timer_kind(kind), ident, timeout=timeout)) < 2:
-        if time.monotonic() >= deadline:
-            raise TransportError(f"{shell.node_name}: the dead-man timer (pid {pid}) is not "
-                                 f"running (did not start, or its {seconds:g} s were over "
-                                 "before it was seen); not injecting a fault nothing would "
-                                 "heal")
-        time.sleep(0.05)
-    return pid
+    go = prelude.startswith(WAIT_FOR_GO)  # then its trap is set before it says it runs
+    if go:
+        prelude = prelude[len(WAIT_FOR_GO):]
+    return arm_apply(shell, kind, ident, seconds, heal_body, args, ":", prelude=prelude,
+                     go=go, timeout=timeout + ARM_TIMEOUT).timer_pid
+
+
+def arm_apply(shell: Shell, kind: str, ident: str, seconds: float, heal_body: str,
+              heal_args: Sequence[str], apply_body: str, apply_args: Sequence[str] = (), *,
+              prelude: str = "", go: bool = False, stdin: bytes | None = None,
+              timeout: float = 30.0) -> Applied:
+    """Arm the timer, inject, check the timer: one command, so one round trip per node.
+
+    The order ``arm`` + inject + ``check_armed`` keep, on the node itself: the timer
+    (heal_body with heal_args, after seconds) is known to run before apply_body (a subshell
+    with apply_args as $1..., and the timer's PID as $_tpid) starts, and is checked to wait
+    still after it. With ``go`` the timer traps SIGUSR1 before it says it runs and then
+    waits for it before its prelude (the fault, for one that may cut this very command
+    off); the apply sends it (``kill -s USR1 "$_tpid"``). Whoever calls this has the
+    ledger's checkpoint written first: a lost connection may leave the fault in force.
+    """
+    timer = (_TIMER_HEAD + (_GO_TRAP if go else "") + 'rm -f -- "$_ready"\n'
+             + (_GO_WAIT if go else "") + f'{prelude}\nsleep "$secs" || exit 0\n{heal_body}')
+    body = (_ARM_APPLY_HEAD.replace("@TICKS@", str(int(ARM_TIMEOUT * 100))) + apply_body
+            + _ARM_APPLY_TAIL)
+    heal_args = [str(a) for a in heal_args]
+    result = shell.run(script(body, timer, kind, ident, f"{seconds:g}", str(len(heal_args)),
+                              *heal_args, *map(str, apply_args)), timeout=timeout, stdin=stdin)
+    if result.rc == _TIMER_GONE:
+        raise TransportError(f"{shell.node_name}: the dead-man timer did not start within "
+                             f"{ARM_TIMEOUT:g} s; not injecting a fault nothing would heal")
+    if result.rc == _TIMER_FIRED:
+        shell.run(script(heal_body, *heal_args), timeout=30)
+        raise TransportError(f"{shell.node_name}: injecting took longer than the fault's "
+                             f"duration ({seconds:g} s); its timer already fired and the "
+                             "fault was healed; raise 'duration'")
+    result.check(f"{shell.node_name}: injecting {kind}")
+    return parse_applied(result.stdout)
+
+
+#: a fault without a timer, its moment on the node's clock around it ($1... the apply's)
+_TIMED = r"""
+_t0=$(date +%s.%N)
+(
+@APPLY@
+); _rc=$?
+_t1=$(date +%s.%N)
+printf '\nha-tests-fault-at %s %s\n' "$_t0" "$_t1"
+exit "$_rc"
+"""
+
+
+def apply_timed(shell: Shell, apply_body: str, *args: str, timeout: float = 30.0,
+                what: str = "") -> Applied:
+    """Run a fault that needs no timer (a kill, a stop) with its moment on the node's own
+    clock, in the one round trip it takes anyway."""
+    result = shell.run(script(_TIMED.replace("@APPLY@", apply_body), *args), timeout=timeout)
+    result.check(what or f"{shell.node_name}: injecting")
+    return parse_applied(result.stdout)
+
+
+def parse_applied(stdout: str) -> Applied:
+    """The timer's PID, the fault's moment and the apply's own output, from a round trip's
+    output."""
+    pid, at, kept = 0, (0.0, 0.0), []
+    for line in stdout.splitlines():
+        if line.startswith(_MARK_TIMER):
+            pid = int(line[len(_MARK_TIMER):])
+        elif line.startswith(_MARK_AT):
+            first, last = line[len(_MARK_AT):].split()
+            at = (float(first), float(last))
+        else:
+            kept.append(line)
+    return Applied(pid, at, "\n".join(kept).strip("\n"))
+
+
+def heal_disarm(shell: Shell, kind: str, ident: str, heal_body: str, *heal_args: str,
+                again: bool = False, timeout: float = 15.0) -> CommandResult:
+    """Heal, then cancel the timer, in one round trip (the timer stays while the fault may
+    be there). ``again`` heals once more after: a timer told to go an instant before could
+    still have injected between the two."""
+    body = _HEAL_DISARM.replace("@AGAIN@", "( @HEAL@\n) || _rc=$?" if again else "") \
+        .replace("@HEAL@", heal_body)
+    return shell.run(script(body, kind, ident, *heal_args), timeout=timeout)
 
 
 def check_armed(shell: Shell, kind: str, ident: str, heal_argv: list[str],

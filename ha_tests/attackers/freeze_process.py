@@ -24,10 +24,11 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from ha_tests import processes
 from ha_tests.attackers import deadman
 from ha_tests.attackers.base import Attacker, AttackerState
 from ha_tests.errors import PreflightError, RollbackError, TransportError
-from ha_tests.processes import describe_spared, send_signal, service_pattern, victims
+from ha_tests.processes import describe_spared, service_pattern, victims
 from ha_tests.transport import script
 from ha_tests.validation import StrictModel
 
@@ -98,17 +99,25 @@ class FreezeProcess(Attacker):
 
     def inject(self) -> dict[str, Any]:
         seconds = self.duration
-        for node in self.nodes:
-            shell = self.ctx.shell(node)
-            pids = [str(p.pid) for p in victims(shell, self.pattern)[0]]
-            if not pids:
-                continue
+        self.on_each(self.nodes, lambda node: self._freeze(node, seconds))
+        return {"pids": self.frozen, "pattern": self.pattern, "duration": seconds}
+
+    def _freeze(self, node, seconds: float) -> None:
+        """Which PIDs (one listing, as the ledger must hold them before they stop), then the
+        timer, SIGSTOP and the timer's check in one round trip."""
+        shell = self.ctx.shell(node)
+        pids = [str(p.pid) for p in victims(shell, self.pattern)[0]]
+        if not pids:
+            return
+        with self.ledger_lock:
             self.frozen[node.name] = [int(p) for p in pids]
             self.checkpoint()  # the ledger holds the PIDs before they stop
-            deadman.arm(shell, KIND, self.ident, seconds, HEAL, *pids)
-            self.frozen[node.name], _ = send_signal(shell, "STOP", pids)
-            deadman.check_armed(shell, KIND, self.ident, script(HEAL, *pids), seconds)
-        return {"pids": self.frozen, "pattern": self.pattern, "duration": seconds}
+        applied = deadman.arm_apply(shell, KIND, self.ident, seconds, HEAL, pids,
+                                    processes.SIGNAL_BODY,
+                                    processes.signal_args(shell, "STOP", pids))
+        self.note_fault(node.name, applied)
+        with self.ledger_lock:
+            self.frozen[node.name] = processes.signalled(applied.output)[0]
 
     def states(self, node_name: str) -> dict[int, str]:
         """State letter (R, S, T, ...) of each frozen PID still alive, from /proc."""
@@ -120,17 +129,18 @@ class FreezeProcess(Attacker):
         return {int(line.split()[0]): line.split()[1] for line in result.stdout.splitlines()}
 
     def rollback(self) -> dict[str, Any]:
-        report = {}
-        for name, pids in self.frozen.items():
-            shell = self.ctx.shell(name)
-            try:
-                shell.run(script(HEAL, *map(str, pids)), timeout=10).check()
-            except TransportError as exc:
-                raise RollbackError(f"{self.name}: cannot continue PIDs on {name} ({exc}); "
-                                    "its dead-man timer will") from None
-            deadman.disarm(shell, KIND, self.ident)
-            report[name] = self.states(name)
-        return {"states": report}
+        names = list(self.frozen)
+        return {"states": dict(zip(names, self.on_each(names, self._thaw), strict=True))}
+
+    def _thaw(self, name: str) -> dict[int, str]:
+        shell = self.ctx.shell(name)
+        try:
+            deadman.heal_disarm(shell, KIND, self.ident, HEAL,
+                                *map(str, self.frozen[name])).check()
+        except TransportError as exc:
+            raise RollbackError(f"{self.name}: cannot continue PIDs on {name} ({exc}); "
+                                "its dead-man timer will") from None
+        return self.states(name)
 
     def verify(self) -> None:
         stopped = {name: [pid for pid, state in self.states(name).items() if state == "T"]

@@ -95,17 +95,43 @@ rm -f -- "$f"
 sleep "$4"
 """
 
-#: "held" once a process holds the unlinked file ($1 dir, $2 id), "gone" when the holder ($3)
-#: died without, else "filling"
-_HELD = r"""
-f="$1/.ha-tests-disk-fill-$2"
-for d in /proc/[0-9]*; do
-  [ "$(readlink "$d/fd/3" 2>/dev/null)" = "$f (deleted)" ] && { echo held; exit 0; }
-done
-kill -0 "$3" 2>/dev/null && echo filling || echo gone
+_DF = 'cd -- "$1" || exit 3\ndf -Pk . | tail -n 1\n'
+
+#: the apply of every hog's round trip (deadman.arm_apply): $1 kind, $2 id, $3 seconds, $4
+#: the hog's code, then its arguments; @BEFORE@ may rewrite them, @AFTER@ may wait for the
+#: hog (its leader is $_leader); "key value" lines go back to the runner
+_LAUNCH = r"""
+_hk=$1; _hi=$2; _hs=$3; _hc=$4; shift 4
+@BEFORE@
+setsid timeout -s KILL "$_hs" sh -c "$_hc" "ha-tests:$_hk:$_hi" "$@" </dev/null >/dev/null 2>&1 &
+_leader=$!
+echo "leader $_leader"
+@AFTER@
 """
 
-_DF = 'cd -- "$1" || exit 3\ndf -Pk . | tail -n 1\n'
+#: cpu-hog: one busy loop per online CPU when asked for 0
+_CPU_BEFORE = '[ "$1" -gt 0 ] || set -- "$(getconf _NPROCESSORS_ONLN)"\necho "workers $1"'
+
+#: disk-fill: wait (at most $5 s) until a process of the hog's group holds the unlinked file
+#: ($1 dir, $3 id); only that group's descriptors are read (one readlink per process of a
+#: whole /proc takes seconds on a busy host)
+_HELD_AFTER = r"""
+_f="$1/.ha-tests-disk-fill-$3"; _n=0; _max=$(( ${5%.*} * 20 ))
+while :; do
+  for _d in /proc/[0-9]*; do
+    { read -r _st < "$_d/stat"; } 2>/dev/null || continue
+    _st=${_st##*) }; set -f; set -- $_st; set +f
+    [ "$3" = "$_leader" ] || continue
+    [ "$(readlink "$_d/fd/3" 2>/dev/null)" = "$_f (deleted)" ] && exit 0
+  done
+  if ! kill -0 "$_leader" 2>/dev/null; then
+    echo "the filler ended first: no space, or a duration too short to see it" >&2; exit 4
+  fi
+  _n=$((_n + 1))
+  [ "$_n" -lt "$_max" ] || { echo "still allocating at the deadline" >&2; exit 4; }
+  sleep 0.05
+done
+"""
 
 
 class HogParams(StrictModel):
@@ -163,27 +189,52 @@ class _Hog(Attacker):
     def check_node(self, node: Node) -> None:
         """Raise PreflightError when this hog would starve or cannot run on the node."""
 
-    def launch(self, shell: Shell, code: str, *args: str) -> int:
-        """Run code detached under ``timeout``, tagged; its process group is the hog."""
-        return deadman.detach(shell, ["timeout", "-s", "KILL", f"{self.duration:g}", "sh", "-c",
-                                      code, deadman.tag(self.kind, self.ident), *args])
+    def prepare(self, node: Node, shell: Shell) -> dict[str, Any]:
+        """What is checked on the node again right before the fault (free space)."""
+        return {}
 
-    def start(self, node: Node, shell: Shell) -> dict[str, Any]:
-        raise NotImplementedError
+    #: the hog's code ($0 its tag) and what @BEFORE@ / @AFTER@ of _LAUNCH are for it
+    code: ClassVar[str] = ""
+    before: ClassVar[str] = ""
+    after: ClassVar[str] = ""
+
+    def hog_args(self) -> list[str]:
+        return []
 
     def inject(self) -> dict[str, Any]:
         seconds = self.duration
-        for node in self.nodes:
-            shell = self.ctx.shell(node)
-            self.started[node.name] = {"at": time.time()}
-            self.checkpoint()
-            deadman.arm(shell, self.kind, self.ident, seconds, HEAL, self.kind, self.ident,
-                        self.directory)
-            self.started[node.name].update(self.start(node, shell))
-            deadman.check_armed(shell, self.kind, self.ident,
-                                script(HEAL, self.kind, self.ident, self.directory), seconds)
+        self.on_each(self.nodes, lambda node: self._start(node, seconds))
         return {"tag": deadman.tag(self.kind, self.ident), "duration": seconds,
                 "nodes": self.started}
+
+    def _start(self, node: Node, seconds: float) -> None:
+        """Arm the timer, start the hog, check the timer: one round trip (and one before it
+        for the hogs that check free space again)."""
+        shell = self.ctx.shell(node)
+        facts = self.prepare(node, shell)
+        with self.ledger_lock:
+            self.started[node.name] = {"at": time.time()}
+            self.checkpoint()
+        body = _LAUNCH.replace("@BEFORE@", self.before).replace("@AFTER@", self.after)
+        applied = deadman.arm_apply(
+            shell, self.kind, self.ident, seconds, HEAL,
+            [self.kind, self.ident, self.directory], body,
+            [self.kind, self.ident, f"{seconds:g}", self.code, *self.hog_args()],
+            timeout=deadman.ARM_TIMEOUT + 30 + self.wait_seconds())
+        self.note_fault(node.name, applied)
+        for line in applied.output.splitlines():
+            key, _, value = line.partition(" ")
+            if value.strip().isdigit():
+                facts[key] = int(value)
+        with self.ledger_lock:
+            self.started[node.name].update(self.describe_start(facts))
+
+    def wait_seconds(self) -> float:
+        """How long the apply may wait for the hog to be in force."""
+        return 0.0
+
+    def describe_start(self, facts: dict[str, Any]) -> dict[str, Any]:
+        return facts
 
     def leftovers(self, node: Node | str) -> dict[str, list]:
         shell = self.ctx.shell(node)
@@ -194,26 +245,27 @@ class _Hog(Attacker):
         return {k: v for k, v in left.items() if v}
 
     def rollback(self) -> dict[str, Any]:
-        report = {}
         if not self.ident:
             return {"note": "which hog is unknown: left to its node-side timers, verified"}
-        for name in self.started:
-            shell = self.ctx.shell(name)
-            try:
-                # again while anything is left: a process caught mid-exec shows no command
-                # line for an instant, so one pass can miss a group started just now
-                for _attempt in range(5):
-                    shell.run(script(HEAL, self.kind, self.ident, self.directory),
-                              timeout=30).check(f"{name}: stopping {self.kind}")
-                    left = deadman.wait_gone(shell, self.kind, self.ident, seconds=1)
-                    if not left:
-                        break
-                deadman.disarm(shell, self.kind, self.ident)
-            except TransportError as exc:
-                raise RollbackError(f"{self.name}: cannot stop {self.kind} on {name} ({exc}); "
-                                    "its timers end it") from None
-            report[name] = {"left": left}
-        return {"stopped": report}
+        names = list(self.started)
+        return {"stopped": dict(zip(names, self.on_each(names, self._stop), strict=True))}
+
+    def _stop(self, name: str) -> dict[str, Any]:
+        shell = self.ctx.shell(name)
+        try:
+            # again while anything is left: a process caught mid-exec shows no command
+            # line for an instant, so one pass can miss a group started just now
+            for _attempt in range(5):
+                deadman.heal_disarm(shell, self.kind, self.ident, HEAL, self.kind,
+                                    self.ident, self.directory, timeout=30).check(
+                    f"{name}: stopping {self.kind}")
+                left = deadman.wait_gone(shell, self.kind, self.ident, seconds=1)
+                if not left:
+                    break
+        except TransportError as exc:
+            raise RollbackError(f"{self.name}: cannot stop {self.kind} on {name} ({exc}); "
+                                "its timers end it") from None
+        return {"left": left}
 
     def verify(self) -> None:
         for name in self.started:
@@ -261,13 +313,10 @@ class CpuHog(_Hog):
     Params = CpuHogParams
     kind = "cpu-hog"
 
-    def start(self, node: Node, shell: Shell) -> dict[str, Any]:
-        workers = self.params.workers
-        if not workers:
-            out = shell.run(["getconf", "_NPROCESSORS_ONLN"], timeout=10)
-            workers = int(out.check("counting CPUs").stdout.strip())
-        pid = self.launch(shell, _CPU, str(workers))
-        return {"workers": workers, "leader": pid}
+    code, before = _CPU, _CPU_BEFORE
+
+    def hog_args(self) -> list[str]:
+        return [str(self.params.workers)]
 
 
 class MemoryHogParams(HogParams):
@@ -297,9 +346,13 @@ class MemoryHog(_Hog):
                 f" of the {available} MiB available on {node.name}; ask for at most "
                 f"{int(available * self.params.max_fraction)} MiB")
 
-    def start(self, node: Node, shell: Shell) -> dict[str, Any]:
-        pid = self.launch(shell, _MEMORY, str(self.params.mib), f"{self.duration:g}")
-        return {"mib": self.params.mib, "leader": pid}
+    code = _MEMORY
+
+    def hog_args(self) -> list[str]:
+        return [str(self.params.mib), f"{self.duration:g}"]
+
+    def describe_start(self, facts: dict[str, Any]) -> dict[str, Any]:
+        return {"mib": self.params.mib, **facts}
 
 
 class DiskFill(_Hog):
@@ -316,24 +369,21 @@ class DiskFill(_Hog):
     def check_node(self, node: Node) -> None:
         self.check_space(node, self.params.mib)
 
-    def start(self, node: Node, shell: Shell) -> dict[str, Any]:
-        space = self.check_space(node, self.params.mib)  # again: the disk may have filled
-        pid = self.launch(shell, _HOLD, self.directory, str(self.params.mib), self.ident,
-                          f"{self.duration:g}")
-        deadline = time.monotonic() + max(60.0, self.params.mib / 50)
-        while True:
-            state = shell.run(script(_HELD, self.directory, self.ident, str(pid)),
-                              timeout=10).check(f"{node.name}: filling").stdout.strip()
-            if state == "held":
-                break
-            if state == "gone" or time.monotonic() >= deadline:
-                why = ("the filler ended first: no space, or a duration too short to see it"
-                       if state == "gone" else "still allocating at the deadline")
-                raise TransportError(f"{node.name}: could not allocate {self.params.mib} MiB "
-                                     f"in {self.directory} ({why})")
-            time.sleep(0.05)
+    code, after = _HOLD, _HELD_AFTER
+
+    def prepare(self, node: Node, shell: Shell) -> dict[str, Any]:
+        return self.check_space(node, self.params.mib)  # again: the disk may have filled
+
+    def wait_seconds(self) -> float:
+        return max(60.0, self.params.mib / 50)
+
+    def hog_args(self) -> list[str]:
+        return [self.directory, str(self.params.mib), self.ident, f"{self.duration:g}",
+                f"{self.wait_seconds():.0f}"]
+
+    def describe_start(self, facts: dict[str, Any]) -> dict[str, Any]:
         return {"file": f"{self.directory}/.ha-tests-disk-fill-{self.ident} (unlinked, held "
-                        f"open by {pid})", "leader": pid, "mib": self.params.mib, **space}
+                        f"open by {facts.get('leader')})", "mib": self.params.mib, **facts}
 
 
 class IoStallParams(DirParams):
@@ -350,9 +400,13 @@ class IoStall(_Hog):
     def check_node(self, node: Node) -> None:
         self.check_space(node, self.params.mib * self.params.writers)
 
-    def start(self, node: Node, shell: Shell) -> dict[str, Any]:
-        space = self.check_space(node, self.params.mib * self.params.writers)
-        pid = self.launch(shell, _IO, str(self.params.writers), str(self.params.mib),
-                          self.directory, self.ident)
-        return {"writers": self.params.writers, "mib_each": self.params.mib, "leader": pid,
-                **space}
+    code = _IO
+
+    def prepare(self, node: Node, shell: Shell) -> dict[str, Any]:
+        return self.check_space(node, self.params.mib * self.params.writers)
+
+    def hog_args(self) -> list[str]:
+        return [str(self.params.writers), str(self.params.mib), self.directory, self.ident]
+
+    def describe_start(self, facts: dict[str, Any]) -> dict[str, Any]:
+        return {"writers": self.params.writers, "mib_each": self.params.mib, **facts}

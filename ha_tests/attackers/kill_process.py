@@ -21,9 +21,12 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from ha_tests import processes
+from ha_tests.attackers import deadman
 from ha_tests.attackers.base import Attacker, AttackerState
 from ha_tests.errors import PreflightError, RollbackError, TransportError
-from ha_tests.processes import describe_spared, find, send_signal, service_pattern, victims
+from ha_tests.inventory import Node
+from ha_tests.processes import describe_spared, find, service_pattern, victims
 from ha_tests.services import service_argv
 from ha_tests.validation import StrictModel
 
@@ -91,32 +94,46 @@ class KillProcess(Attacker):
 
     def inject(self) -> dict[str, Any]:
         pattern = self.pattern
-        spared_pids: dict[str, list[int]] = {}
-        for node in self.nodes:
-            shell = self.ctx.shell(node)
-            killable, spared = victims(shell, pattern)
-            # recorded before the signal: a kill cut short by a lost connection (or a runner
-            # killed with -9) is still undone
-            self.killed[node.name] = [p.pid for p in killable]
-            self.checkpoint()  # the ledger holds the PIDs before they die
-            self.killed[node.name], late = send_signal(shell, self.params.signal,
-                                                       self.killed[node.name])
-            if spared or late:
-                spared_pids[node.name] = sorted({p.pid for p in spared} | set(late))
+        spared = self.on_each(self.nodes, lambda node: self._kill(node, pattern))
         detail = {"signal": self.params.signal, "pids": self.killed, "pattern": pattern}
+        spared_pids = {node.name: pids for node, pids in zip(self.nodes, spared, strict=True)
+                       if pids}
         if spared_pids:
             detail["spared"] = spared_pids
         return detail
 
+    def _kill(self, node: Node, pattern: str) -> list[int]:
+        """List (the ledger holds the PIDs before they die), then signal; what was spared."""
+        shell = self.ctx.shell(node)
+        killable, spared = victims(shell, pattern)
+        # recorded before the signal: a kill cut short by a lost connection (or a runner
+        # killed with -9) is still undone
+        with self.ledger_lock:
+            self.killed[node.name] = [p.pid for p in killable]
+            self.checkpoint()  # the ledger holds the PIDs before they die
+        pids = self.killed[node.name]
+        late: dict[int, str] = {}
+        if pids:
+            applied = deadman.apply_timed(
+                shell, processes.SIGNAL_BODY,
+                *processes.signal_args(shell, self.params.signal, pids),
+                timeout=10, what=f"{node.name}: sending SIG{self.params.signal}")
+            self.note_fault(node.name, applied)
+            signalled, late = processes.signalled(applied.output)
+            with self.ledger_lock:
+                self.killed[node.name] = signalled
+        return sorted({p.pid for p in spared} | set(late))
+
     def _back(self) -> dict[str, list[int]]:
-        present = {}
-        for node in self.nodes:
+        def present(node: Node) -> list[int]:
             try:
                 # observing only: the cheap unguarded listing, as a monitor sees it
-                present[node.name] = [p.pid for p in find(self.ctx.shell(node), self.pattern)]
+                return [p.pid for p in find(self.ctx.shell(node), self.pattern)]
             except TransportError:
-                present[node.name] = []
-        return present
+                return []
+        return {node.name: pids
+                for node, pids in zip(self.nodes, self.on_each(self.nodes, present),
+                                      strict=True)}
 
     def _wait_back(self, seconds: float) -> dict[str, list[int]]:
         deadline = time.monotonic() + seconds
@@ -133,11 +150,10 @@ class KillProcess(Attacker):
         restarted = []
         if self.params.restart and self.params.service:
             service = self.ctx.inventory.service(self.params.service)
-            for node in self.nodes:
-                if not present.get(node.name) and service and service.manager != "none":
-                    self.ctx.shell(node).run(service_argv(self.params.service, service, "start"),
-                                             timeout=60)
-                    restarted.append(node.name)
+            if service and service.manager != "none":
+                restarted = [n.name for n in self.nodes if not present.get(n.name)]
+                argv = service_argv(self.params.service, service, "start")
+                self.on_each(restarted, lambda name: self.ctx.shell(name).run(argv, timeout=60))
         present = self._wait_back(self.params.back_timeout)
         replaced = {name: sorted(set(pids) - set(self.killed.get(name, [])))
                     for name, pids in present.items()}

@@ -56,6 +56,19 @@ tc qdisc add dev "$_if" root handle "$_handle:" netem "$@" || exit 1
 set -- "$_if" "$_handle"
 """
 
+#: the apply of the round trip (deadman.arm_apply) where the reply can come back: add netem
+#: ($1 interface, $2 handle, the rest netem's words)
+_ADD_NOW = r"""
+_if=$1; _h=$2; shift 2
+_err=$(tc qdisc add dev "$_if" root handle "$_h:" netem "$@" 2>&1) && exit 0
+case $_err in
+  *"kind is unknown"*)
+    echo "the kernel has no netem (sch_netem); load it with 'modprobe sch_netem'" >&2 ;;
+  *) echo "tc qdisc add ... netem: $_err" >&2 ;;
+esac
+exit 1
+"""
+
 #: exit 0 when interface $1 holds the node-side address of this very SSH session
 CARRIES_SSH = r"""
 set -- "$1" $SSH_CONNECTION
@@ -113,6 +126,8 @@ class Netem(Attacker):
         self.ident = deadman.new_id()
         self.handle = f"{0x1000 + int(self.ident, 16) % 0xe000:x}"
         self.done: dict[str, dict[str, Any]] = {}
+        #: node name -> whether the interface carries the runner's SSH session (preflight)
+        self.carries_ssh: dict[str, bool] = {}
 
     @property
     def duration(self) -> float:
@@ -139,11 +154,16 @@ class Netem(Attacker):
                                            self.interface_on(node)], timeout=timeout)
         return result.check(f"{node.name}: tc qdisc show").stdout
 
+    def _carries_ssh(self, node: Node) -> bool:
+        shell = self.ctx.shell(node)
+        return shell.run(script(CARRIES_SSH, self.interface_on(node)), timeout=10).rc == 0
+
     def preflight(self) -> None:
         self.duration  # noqa: B018 - raises PreflightError when nothing says how long
         for node in self.nodes:
             try:
                 shown = self._qdiscs(node)
+                self.carries_ssh[node.name] = self._carries_ssh(node)
             except TransportError as exc:
                 raise PreflightError(f"{self.name}: cannot read qdiscs of "
                                      f"{self.interface_on(node)} on {node.name}: {exc}") \
@@ -154,27 +174,7 @@ class Netem(Attacker):
 
     def inject(self) -> dict[str, Any]:
         seconds = self.duration
-        for node in self.nodes:
-            shell = self.ctx.shell(node)
-            name = self.interface_on(node)
-            carries_ssh = shell.run(script(CARRIES_SSH, name), timeout=10).rc == 0
-            self.done[node.name] = {"interface": name, "armed_wall": time.time(),
-                                    "duration": seconds, "carries_ssh": carries_ssh}
-            self.checkpoint()
-            if carries_ssh:
-                deadman.arm(shell, KIND, self.ident, seconds, HEAL, name, self.handle,
-                            *self.netem_args(), prelude=deadman.WAIT_FOR_GO + ADD)
-                deadman.go(shell, KIND, self.ident)
-                continue
-            deadman.arm(shell, KIND, self.ident, seconds, HEAL, name, self.handle)
-            added = shell.run(["tc", "qdisc", "add", "dev", name, "root", "handle",
-                               f"{self.handle}:", "netem", *self.netem_args()], timeout=10)
-            if "kind is unknown" in added.stderr:
-                raise TransportError(f"{node.name}: the kernel has no netem (sch_netem); "
-                                     "load it with 'modprobe sch_netem'")
-            added.check(f"{node.name}: tc qdisc add ... netem")
-            deadman.check_armed(shell, KIND, self.ident, script(HEAL, name, self.handle),
-                                seconds)
+        self.on_each(self.nodes, lambda node: self._add(node, seconds))
         for node in self.nodes:
             if self.done[node.name]["carries_ssh"]:
                 self._check_added_by_timer(node)
@@ -182,6 +182,29 @@ class Netem(Attacker):
                 "interfaces": {k: v["interface"] for k, v in self.done.items()},
                 "duration": seconds,
                 "cuts_ssh": [k for k, v in self.done.items() if v["carries_ssh"]]}
+
+    def _add(self, node: Node, seconds: float) -> None:
+        """Arm, add and check in one round trip (whether the interface carries this
+        session was seen in preflight). On that interface the timer adds the qdisc once
+        told to go: at 100 % loss the reply to a ``tc`` would never come back."""
+        shell = self.ctx.shell(node)
+        name = self.interface_on(node)
+        carries_ssh = self.carries_ssh.get(node.name)
+        if carries_ssh is None:
+            carries_ssh = self._carries_ssh(node)
+        with self.ledger_lock:
+            self.done[node.name] = {"interface": name, "armed_wall": time.time(),
+                                    "duration": seconds, "carries_ssh": carries_ssh}
+            self.checkpoint()
+        if carries_ssh:
+            applied = deadman.arm_apply(shell, KIND, self.ident, seconds, HEAL,
+                                        [name, self.handle, *self.netem_args()],
+                                        'kill -s USR1 "$_tpid"', prelude=ADD, go=True)
+        else:
+            applied = deadman.arm_apply(shell, KIND, self.ident, seconds, HEAL,
+                                        [name, self.handle], _ADD_NOW,
+                                        [name, self.handle, *self.netem_args()])
+        self.note_fault(node.name, applied)
 
     def _check_added_by_timer(self, node: Node) -> None:
         """The timer's qdisc is there, if the node can still say so (at 100 % loss it can't)."""
@@ -199,30 +222,31 @@ class Netem(Attacker):
                              "kernel? 'modprobe sch_netem' there says)")
 
     def rollback(self) -> dict[str, Any]:
-        report = {}
-        for node in self.nodes:
-            info = self.done.get(node.name)
-            if info is None:
-                continue
-            shell = self.ctx.shell(node)
-            argv = script(HEAL, info["interface"], self.handle)
-            try:
-                shell.run(argv, timeout=5).check()
-            except TransportError:
-                shell.close()  # heavy loss on the SSH path: the timer heals it
-                due = time.monotonic() + max(0.0, info["armed_wall"] + info["duration"]
-                                             - time.time())
-                if not deadman.wait_reachable(shell, due + self.params.back_timeout):
-                    raise RollbackError(f"{self.name}: {node.name} unreachable after its "
-                                        "timer was due") from None
-                shell.run(argv, timeout=10).check()
-            deadman.disarm(shell, KIND, self.ident)
-            report[node.name] = "netem removed"
-        return {"removed": report}
+        nodes = [n for n in self.nodes if n.name in self.done]
+        return {"removed": dict(zip([n.name for n in nodes],
+                                    self.on_each(nodes, self._remove), strict=True))}
+
+    def _remove(self, node: Node) -> str:
+        info = self.done[node.name]
+        shell = self.ctx.shell(node)
+        try:
+            deadman.heal_disarm(shell, KIND, self.ident, HEAL, info["interface"],
+                                self.handle, timeout=5).check()
+        except TransportError:
+            shell.close()  # heavy loss on the SSH path: the timer heals it
+            due = time.monotonic() + max(0.0, info["armed_wall"] + info["duration"]
+                                         - time.time())
+            if not deadman.wait_reachable(shell, due + self.params.back_timeout):
+                raise RollbackError(f"{self.name}: {node.name} unreachable after its "
+                                    "timer was due") from None
+            deadman.heal_disarm(shell, KIND, self.ident, HEAL, info["interface"],
+                                self.handle, timeout=10).check()
+        return "netem removed"
 
     def verify(self) -> None:
-        for node in self.nodes:
-            if node.name in self.done and "qdisc netem" in self._qdiscs(node):
+        nodes = [n for n in self.nodes if n.name in self.done]
+        for node, shown in zip(nodes, self.on_each(nodes, self._qdiscs), strict=True):
+            if "qdisc netem" in shown:
                 raise RollbackError(f"{self.name}: a netem qdisc remains on "
                                     f"{self.interface_on(node)} of {node.name}")
 

@@ -60,18 +60,33 @@ done
 exit 0
 """
 
-#: every line of the firewall that mentions this run's id (none after a heal)
-#: keep_ssh off: the rules may cut the very session that applies them, so they are written to
-#: a file and applied by a detached process after this command has returned; its exit code is
-#: read back once the node is reachable again ($1 id, $2 tool, $3 node name (nodes may share
-#: /tmp, as the lab's do), stdin: the rules)
-_APPLY_DETACHED = r"""
-f="${TMPDIR:-/tmp}/.ha-tests-partition-$1-$3-$2"
-cat > "$f.rules" || exit 3
-rm -f -- "$f.rc"
-setsid sh -c 'sleep 0.5; "$0-restore" -w 5 --noflush < "$1.rules"; echo $? > "$1.rc"' "$2" "$f" \
-  </dev/null >/dev/null 2>&1 &
-exit 0
+#: the apply of one round trip (ha_tests.attackers.deadman.arm_apply): stdin holds the IPv4
+#: rules ($1 lines), then the IPv6 ones ($2 lines), each family one iptables-restore
+#: transaction (chains, rules and jumps appear together). With $3 = keep they go in now; with
+#: $3 = staged (keep_ssh off: the rules may cut the very session that applies them) a
+#: detached process applies them once this command has returned, and writes its exit code
+#: for the rollback to read ($4 id, $5 node name: nodes may share /tmp, as the lab's do)
+APPLY = r"""
+f=$(mktemp) || exit 3
+cat > "$f" || exit 3
+b="${TMPDIR:-/tmp}/.ha-tests-partition-$4-$5"
+rc=0
+one() {  # $1 tool, $2 first line, $3 lines
+  [ "$3" -gt 0 ] || return 0
+  if [ "$mode" = keep ]; then
+    tail -n +"$2" "$f" | head -n "$3" | "$1-restore" -w 5 --noflush
+  else
+    tail -n +"$2" "$f" | head -n "$3" > "$b-$1.rules" || return 3
+    rm -f -- "$b-$1.rc"
+    setsid sh -c 'sleep 0.5; "$0-restore" -w 5 --noflush < "$1.rules"; echo $? > "$1.rc"' \
+      "$1" "$b-$1" </dev/null >/dev/null 2>&1 &
+  fi
+}
+mode=$3
+one iptables 1 "$1" || rc=$?
+[ "$rc" = 0 ] && { one ip6tables "$(($1 + 1))" "$2" || rc=$?; }
+rm -f -- "$f"
+exit "$rc"
 """
 
 #: exit codes of the detached applies ($1 id, $2 node name), then their files are removed
@@ -274,39 +289,35 @@ class Partition(Attacker):
                 "rules": dict(zip(self.plan, counts, strict=True)), "duration": seconds}
 
     def _inject_node(self, name: str, cut: list[str], seconds: float) -> int:
+        """Arm, apply and check in one round trip (deadman.arm_apply), ledger first."""
         node = self.ctx.inventory.node(name)
         shell = self.ctx.shell(node)
         with self.ledger_lock:
             self.armed[name] = [time.time(), seconds]
             self.checkpoint()
-        deadman.arm(shell, KIND, self.ident, seconds, HEAL, self.ident)
-        count = 0
-        for family, tool in ((4, "iptables"), (6, "ip6tables")):
+        texts = []
+        for family in (4, 6):
             rules = self._rules(node, cut, family)
-            if not rules:
-                continue
-            # one transaction per family: chains, rules and jumps appear together
-            lines = ["*filter", f":HAT-{self.ident}-in - [0:0]",
-                     f":HAT-{self.ident}-out - [0:0]"]
-            lines += [shlex.join(["-A", *rule]) for rule in rules]
-            lines += [shlex.join(["-I", base, "1", "-m", "comment", "--comment", self.tag,
-                                  "-j", f"HAT-{self.ident}-{way}"])
-                      for way, base in (("in", "INPUT"), ("out", "OUTPUT"))]
-            lines.append("COMMIT")
-            rules_text = ("\n".join(lines) + "\n").encode()
-            if self.params.keep_ssh:
-                shell.run([f"{tool}-restore", "-w", "5", "--noflush"], timeout=20,
-                          stdin=rules_text).check(f"{name}: {tool}-restore")
-            else:
-                if count == 0:  # the timer must be seen armed while SSH still works
-                    deadman.check_armed(shell, KIND, self.ident, script(HEAL, self.ident),
-                                        seconds)
-                shell.run(script(_APPLY_DETACHED, self.ident, tool, name), timeout=20,
-                          stdin=rules_text).check(f"{name}: staging {tool} rules")
-                self.staged.add(name)
-            count += len(rules)
-        if self.params.keep_ssh or count == 0:
-            deadman.check_armed(shell, KIND, self.ident, script(HEAL, self.ident), seconds)
+            lines = []
+            if rules:
+                lines = ["*filter", f":HAT-{self.ident}-in - [0:0]",
+                         f":HAT-{self.ident}-out - [0:0]"]
+                lines += [shlex.join(["-A", *rule]) for rule in rules]
+                lines += [shlex.join(["-I", base, "1", "-m", "comment", "--comment", self.tag,
+                                      "-j", f"HAT-{self.ident}-{way}"])
+                          for way, base in (("in", "INPUT"), ("out", "OUTPUT"))]
+                lines.append("COMMIT")
+            texts.append((lines, len(rules)))
+        mode = "keep" if self.params.keep_ssh else "staged"
+        stdin = "".join(line + "\n" for lines, _ in texts for line in lines).encode()
+        applied = deadman.arm_apply(
+            shell, KIND, self.ident, seconds, HEAL, [self.ident], APPLY,
+            [str(len(texts[0][0])), str(len(texts[1][0])), mode, self.ident, name],
+            stdin=stdin, timeout=deadman.ARM_TIMEOUT + 20)
+        self.note_fault(name, applied)
+        count = texts[0][1] + texts[1][1]
+        if not self.params.keep_ssh and count:
+            self.staged.add(name)
         return count
 
     def _left(self, name: str, timeout: float = 10) -> list[str]:
@@ -327,7 +338,7 @@ class Partition(Attacker):
         armed_at, seconds = self.armed[name]
         shell = self.ctx.shell(name)
         try:
-            shell.run(script(HEAL, self.ident), timeout=15).check()
+            deadman.heal_disarm(shell, KIND, self.ident, HEAL, self.ident).check()
         except TransportError:
             # keep_ssh off, or the SSH port was in the cut: the node's timer heals it
             shell.close()
@@ -335,8 +346,7 @@ class Partition(Attacker):
             if not deadman.wait_reachable(shell, due + 60):
                 raise RollbackError(f"{self.name}: {name} unreachable after its "
                                     "timer was due to remove the rules") from None
-            shell.run(script(HEAL, self.ident), timeout=15).check()
-        deadman.disarm(shell, KIND, self.ident)
+            deadman.heal_disarm(shell, KIND, self.ident, HEAL, self.ident).check()
         if name in self.staged:  # read once, by the rollback of the run that staged them
             self.staged.discard(name)
             return self._applied(shell, name)

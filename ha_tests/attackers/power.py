@@ -180,54 +180,64 @@ class _PowerAttacker(Attacker):
 
     def inject(self) -> dict[str, Any]:
         done: dict[str, Any] = {}
-        for node in self.nodes:
-            facts: dict[str, Any] = {"before": self._state(node)}
-            if self.action != "off":
-                marker = self._marker(node)
-                if marker:
-                    self.markers[node.name] = marker
+        self.on_each(self.nodes, lambda node: self._switch(node, done))
+        return {"action": f"power-{self.action}", "nodes": done}
+
+    def _switch(self, node, done: dict[str, Any]) -> None:
+        """One node's BMC told to switch, the ledger naming the node first (every node at
+        once: each BMC is its own endpoint)."""
+        facts: dict[str, Any] = {"before": self._state(node)}
+        if self.action != "off":
+            marker = self._marker(node)
+            if marker:
+                self.markers[node.name] = marker
+        with self.ledger_lock:
             if node.name not in self.affected:
                 self.affected.append(node.name)
             if self.action == "off" and node.name not in self.unconfirmed:
                 self.unconfirmed.append(node.name)
             self.checkpoint()  # the ledger names the node before its BMC is told anything
-            sent = time.monotonic()
-            getattr(self._bmc(node), f"power_{self.action}")(timeout=self.params.bmc_timeout)
-            facts["command_s"] = round(time.monotonic() - sent, 3)
-            if self.action == "off":
-                state, took = self._wait_state(node, "off", self.params.off_timeout)
-                facts.update(after=state, off_confirmed_after_s=round(took, 3))
-                if state != "off":
-                    done[node.name] = facts
-                    raise HaTestsError(f"{self.name}: the BMC of {node.name} accepted power "
-                                       f"off but reports {state} after "
-                                       f"{self.params.off_timeout:g} s")
+        sent = time.monotonic()
+        getattr(self._bmc(node), f"power_{self.action}")(timeout=self.params.bmc_timeout)
+        facts["command_s"] = round(time.monotonic() - sent, 3)
+        self.note_fault(node.name, (time.time(), time.time()))
+        if self.action == "off":
+            state, took = self._wait_state(node, "off", self.params.off_timeout)
+            facts.update(after=state, off_confirmed_after_s=round(took, 3))
+            if state != "off":
+                done[node.name] = facts
+                raise HaTestsError(f"{self.name}: the BMC of {node.name} accepted power "
+                                   f"off but reports {state} after "
+                                   f"{self.params.off_timeout:g} s")
+            with self.ledger_lock:
                 self.unconfirmed.remove(node.name)
                 self.checkpoint()
-            done[node.name] = facts
-        return {"action": f"power-{self.action}", "nodes": done}
+        done[node.name] = facts
 
     def rollback(self) -> dict[str, Any]:
         if not self.affected:
             return {"note": "no node was switched"}
         deadline = time.monotonic() + self.params.boot_timeout
-        report = {"nodes": {name: self._wait_up(self._node(name), deadline)
-                            for name in self.affected}}
+        names = list(self.affected)
+        waited = self.on_each(names, lambda name: self._wait_up(self._node(name), deadline))
+        report = {"nodes": dict(zip(names, waited, strict=True))}
         self.unconfirmed.clear()  # whatever the BMC was doing, it has powered them on since
         return report
 
     def verify(self) -> None:
-        for name in self.affected:
-            node = self._node(name)
-            try:
-                state = self._state(node)
-            except HaTestsError as exc:
-                raise RollbackError(f"{self.name}: BMC of {name} does not answer after "
-                                    f"rollback: {exc}") from None
-            if state != "on":
-                raise RollbackError(f"{self.name}: {name} is still powered {state}")
-            if not self._ssh_ok(node, 10.0):
-                raise RollbackError(f"{self.name}: {name} is on but does not answer SSH")
+        self.on_each(list(self.affected), self._verify_node)
+
+    def _verify_node(self, name: str) -> None:
+        node = self._node(name)
+        try:
+            state = self._state(node)
+        except HaTestsError as exc:
+            raise RollbackError(f"{self.name}: BMC of {name} does not answer after "
+                                f"rollback: {exc}") from None
+        if state != "on":
+            raise RollbackError(f"{self.name}: {name} is still powered {state}")
+        if not self._ssh_ok(node, 10.0):
+            raise RollbackError(f"{self.name}: {name} is on but does not answer SSH")
 
     def heal(self) -> None:
         self.markers.clear()  # heal only needs the node on and answering

@@ -38,6 +38,7 @@ from ha_tests.errors import PreflightError, RollbackError, TransportError
 from ha_tests.inventory import Node, Service
 from ha_tests.processes import find
 from ha_tests.services import service_argv
+from ha_tests.transport import script
 from ha_tests.validation import StrictModel
 
 
@@ -51,6 +52,14 @@ class ServiceParams(StrictModel):
 
 #: run "$@" in a shell whose $0 is the tag, so the command can be found while it runs
 _TAGGED_COMMAND = '"$@"; rc=$?; exit $rc'
+#: the tagged command ("sh -c _TAGGED_COMMAND tag argv...") with its moment on the node's
+#: clock when it has returned (the service is stopped from then on)
+_TIMED = r"""
+"$@"; _rc=$?
+_t=$(date +%s.%N)
+printf '\nha-tests-fault-at %s %s\n' "$_t" "$_t"
+exit "$_rc"
+"""
 
 
 class ServiceState(AttackerState):
@@ -119,14 +128,22 @@ class _ServiceAttacker(Attacker):
     def inject(self) -> dict[str, Any]:
         argv = self._argv(self.action)
         tagged = ["sh", "-c", _TAGGED_COMMAND, deadman.tag(self.kind, self.ident), *argv]
-        for node in self.nodes:
-            self.acted[node.name] = {"at": time.time()}
-            self.checkpoint()  # the ledger names the node before the service is touched
-            result = self.ctx.shell(node).run(tagged, timeout=self.params.command_timeout)
-            self.acted[node.name].update(rc=result.rc, took=round(result.duration, 3))
-            result.check(f"{node.name}: {self.action} {self.params.service}")
+        self.on_each(self.nodes, lambda node: self._act(node, tagged))
         return {"service": self.params.service, "action": self.action,
                 "command": argv, "nodes": self.acted}
+
+    def _act(self, node: Node, tagged: list[str]) -> None:
+        with self.ledger_lock:
+            self.acted[node.name] = {"at": time.time()}
+            self.checkpoint()  # the ledger names the node before the service is touched
+        result = self.ctx.shell(node).run(script(_TIMED, *tagged),
+                                          timeout=self.params.command_timeout)
+        applied = deadman.parse_applied(result.stdout)
+        with self.ledger_lock:
+            self.acted[node.name].update(rc=result.rc, took=round(result.duration, 3))
+        result.check(f"{node.name}: {self.action} {self.params.service}")
+        if applied.fault_at[1]:
+            self.note_fault(node.name, applied)
 
     def _wait_running(self, node: Node, seconds: float) -> tuple[bool, str]:
         deadline = time.monotonic() + seconds
@@ -143,35 +160,36 @@ class _ServiceAttacker(Attacker):
         return deadman.wait_gone(shell, self.kind, self.ident, self.params.command_timeout)
 
     def rollback(self) -> dict[str, Any]:
-        report = {}
-        for node in self.nodes:
-            if node.name not in self.acted:
-                continue
-            try:
-                still = self._wait_for_command(node)
-            except TransportError as exc:
-                raise RollbackError(f"{self.name}: cannot look for the {self.action} command "
-                                    f"on {node.name}: {exc}") from None
-            if still:
-                raise RollbackError(f"{self.name}: the {self.action} of {self.params.service} "
-                                    f"on {node.name} still runs after "
-                                    f"{self.params.command_timeout:g} s (PIDs {still}); "
-                                    "stop it, start the service, then heal again")
-            started = False
-            if not self.running(node)[0]:
-                self.ctx.shell(node).run(self._argv("start"),
-                                         timeout=self.params.command_timeout).check(
-                    f"{node.name}: start {self.params.service}")
-                started = True
-            began = time.monotonic()
-            ok, why = self._wait_running(node, self.params.back_timeout)
-            if not ok:
-                raise RollbackError(f"{self.name}: {self.params.service} not running on "
-                                    f"{node.name} {self.params.back_timeout:g} s after "
-                                    f"rollback: {why}")
-            report[node.name] = {"started_by_rollback": started,
-                                 "running_after": round(time.monotonic() - began, 3)}
-        return {"service": self.params.service, "nodes": report}
+        nodes = [n for n in self.nodes if n.name in self.acted]
+        return {"service": self.params.service,
+                "nodes": dict(zip([n.name for n in nodes],
+                                  self.on_each(nodes, self._start_again), strict=True))}
+
+    def _start_again(self, node: Node) -> dict[str, Any]:
+        try:
+            still = self._wait_for_command(node)
+        except TransportError as exc:
+            raise RollbackError(f"{self.name}: cannot look for the {self.action} command "
+                                f"on {node.name}: {exc}") from None
+        if still:
+            raise RollbackError(f"{self.name}: the {self.action} of {self.params.service} "
+                                f"on {node.name} still runs after "
+                                f"{self.params.command_timeout:g} s (PIDs {still}); "
+                                "stop it, start the service, then heal again")
+        started = False
+        if not self.running(node)[0]:
+            self.ctx.shell(node).run(self._argv("start"),
+                                     timeout=self.params.command_timeout).check(
+                f"{node.name}: start {self.params.service}")
+            started = True
+        began = time.monotonic()
+        ok, why = self._wait_running(node, self.params.back_timeout)
+        if not ok:
+            raise RollbackError(f"{self.name}: {self.params.service} not running on "
+                                f"{node.name} {self.params.back_timeout:g} s after "
+                                f"rollback: {why}")
+        return {"started_by_rollback": started,
+                "running_after": round(time.monotonic() - began, 3)}
 
     def verify(self) -> None:
         for node in self.nodes:

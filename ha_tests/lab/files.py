@@ -60,7 +60,8 @@ def inventory(plan: LabPlan, bmc_password: str, servers: list[dict] | None = Non
     if plan.full:
         services.update(_full_services(plan))
     services = kolla.as_containers(plan, services)
-    extra = {"notifications": {"transport_url": bus_url}} if bus_url else {}
+    extra = ({"notifications": {"transport_url": bus_url, "quorum_queues": True}}
+             if bus_url else {})
     data = {
         "name": plan.name,
         "test_target": True,

@@ -266,6 +266,13 @@ class Lab:
                            f"{mariadb.log_tails(self.plan)}")
         step(f"galera: {len(mariadb.members(self.plan))} members synced")
         if full_secrets is not None:
+            if not wait_until(lambda: rabbitmq.cluster_whole(self.plan),
+                              timeout=CLUSTER_TIMEOUT, interval=1):
+                raise LabError(f"the RabbitMQ brokers did not form one cluster of "
+                               f"{len(rabbitmq.members(self.plan))} within "
+                               f"{CLUSTER_TIMEOUT:.0f} s; see "
+                               f"{self.dir}/nodes/ctl*/log/rabbitmq-server.log")
+            step(f"rabbitmq: {len(rabbitmq.members(self.plan))} brokers in one cluster")
             servers = full_profile.set_up(self.plan, admin_password, full_secrets, pool, step)
             files.write_all(self.plan, admin_password, bmc_password, servers,
                             rabbitmq.transport_url(self.plan, full_secrets.bus))

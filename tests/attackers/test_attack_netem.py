@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from recording import Recorder
 
 from ha_tests.attackers import deadman
 from ha_tests.attackers.netem import Netem, NetemParams
@@ -49,8 +50,10 @@ def test_delay_raises_the_round_trip_time_then_goes_away(netem_pair):
     assert before < 20
     attacker = make(pair, delay_ms=100, jitter_ms=5, duration=30)
     attacker.preflight()
-    attacker.inject()
+    recorder = Recorder(pair.ctx)
+    recorder.inject(attacker)
     try:
+        assert recorder.counts == {"a": 1}  # timer, qdisc and the timer's check: one command
         assert pair.rtt_ms() > 90  # replies leave a through the delayed egress
         assert f"qdisc netem {attacker.handle}:" in qdiscs(pair)
     finally:
