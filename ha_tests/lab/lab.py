@@ -260,10 +260,10 @@ class Lab:
         self._wait_ready(admin_password, step)
         if not wait_until(lambda: mariadb.cluster_whole(self.plan, service_secrets.database),
                           timeout=CLUSTER_TIMEOUT, interval=1):
+            tails = mariadb.log_tails(self.plan, (service_secrets.database, admin_password))
             raise LabError(f"the Galera cluster did not reach {len(mariadb.members(self.plan))}"
                            f" synced members within {CLUSTER_TIMEOUT:.0f} s; the members' logs "
-                           f"({self.dir}/nodes/ctl*/log/mariadb-error.log) end:\n  "
-                           f"{mariadb.log_tails(self.plan)}")
+                           f"({self.dir}/nodes/ctl*/log/mariadb-error.log) end:\n  {tails}")
         step(f"galera: {len(mariadb.members(self.plan))} members synced")
         if full_secrets is not None:
             if not wait_until(lambda: rabbitmq.cluster_whole(self.plan),
@@ -296,7 +296,7 @@ class Lab:
             raise LabError(f"the database does not answer through the VIP {self.plan.vip} "
                            f"({last_error[0] if last_error else 'no answer'}); the members' logs "
                            f"({self.dir}/nodes/ctl*/log/mariadb-error.log) end:\n  "
-                           f"{mariadb.log_tails(self.plan)}")
+                           f"{mariadb.log_tails(self.plan, (database_password, admin_password))}")
         keystone.bootstrap(self.plan, admin_password)
 
     def _check_range_free(self) -> None:
