@@ -116,6 +116,16 @@ def open_connection(ctx, timeout: float, **overrides: Any):
     return conn
 
 
+def in_catalog(conn, service_type: str) -> bool:
+    """Whether the cloud's catalog has the service; raises when the catalog cannot be read.
+
+    Not the SDK's ``has_service``, which answers False for a sign-in that failed too
+    (keystone unreachable right after a controller came back): a preflight would then say
+    the cloud has no such service."""
+    return bool(conn.config.has_service(service_type)
+                and conn.get_session_endpoint(service_type))
+
+
 def secrets_of(conn) -> list[str]:
     """The connection's credentials, also handed to the program's masker."""
     auth = conn.config.config.get("auth") or {}
@@ -154,7 +164,7 @@ class ApiMonitor(Monitor):
         self._auth_lock = threading.Lock()
         try:
             if self.params.service != "identity" and \
-                    not self.conn.has_service(attribute.replace("_", "-")):
+                    not in_catalog(self.conn, attribute.replace("_", "-")):
                 raise PreflightError(f"{self.name}: the cloud has no {self.params.service} "
                                      f"service ({project}) in its catalog")
             self.adapter = getattr(self.conn, attribute)

@@ -90,6 +90,12 @@ def test_preflight_errors(fake_cloud, cloud_ctx, tmp_path, context_factory):
         assert PASSWORD not in str(info.value)
     finally:
         fake_cloud.start()
+    fake_cloud.stop()
+    try:  # sign-in fails: that is not a catalog without the service
+        with pytest.raises(PreflightError, match="cannot reach the compute API"):
+            monitor(cloud_ctx, service="compute")
+    finally:
+        fake_cloud.start()
     with pytest.raises(ValueError, match="no call 'bogus'"):
         ApiParams.model_validate({"service": "compute", "call": "bogus"})
 
