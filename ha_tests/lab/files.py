@@ -25,11 +25,19 @@ from ha_tests.lab.plan import (
     REGION,
     LabPlan,
 )
-from ha_tests.lab.system import write_secret
+from ha_tests.lab.system import SecretText, write_secret
+
+
+class _Dumper(yaml.SafeDumper):
+    """YAML's safe dumper, taking the lab's secrets (a str subclass) as the strings they are."""
+
+
+_Dumper.add_representer(SecretText, yaml.SafeDumper.represent_str)
 
 
 def _dump(data) -> str:
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                     width=100)
 
 
 def hactl(plan: LabPlan, verb: str, service: str) -> str:

@@ -60,6 +60,7 @@ from ha_tests.lab.system import (
     kill,
     netns_pids,
     pss_kib,
+    read_secret,
     require_root,
     rss_kib,
     wait_until,
@@ -130,7 +131,7 @@ class Lab:
 
     @property
     def admin_password(self) -> str:
-        return (self.dir / "secrets" / "admin-password").read_text().strip()
+        return read_secret(self.dir / "secrets" / "admin-password")
 
     def power(self, node: str) -> NodePower:
         return NodePower(node, self.dir)
@@ -327,7 +328,7 @@ class Lab:
             path = directory / name
             if not path.exists():
                 write_secret(path, "".join(secrets.choice(alphabet) for _ in range(length)))
-            values.append(path.read_text().strip())
+            values.append(read_secret(path))
         return values[0], values[1]
 
     def _ssh_keys(self, pool) -> dict[str, str]:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from ha_tests.lab.openstack import python_env
 from ha_tests.lab.plan import RABBIT_PORT, LabPlan, NodePlan
-from ha_tests.lab.system import LabError, write_secret
+from ha_tests.lab.system import LabError, read_secret, write_secret
 
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 CTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
@@ -121,7 +121,7 @@ def cookie(plan: LabPlan) -> str:
     if not path.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_secret(path, base64.b32encode(os.urandom(20)).decode())
-    return path.read_text().strip()
+    return read_secret(path)
 
 
 def config_text(plan: LabPlan, host: NodePlan, directory: Path) -> str:
