@@ -7,6 +7,7 @@ import sys
 from ha_tests.discovery.catalog import load_catalog
 from ha_tests.discovery.complete import complete_inventory, merged_data, needs_of
 from ha_tests.discovery.discover import discover
+from ha_tests.discovery.facts import DEFAULT_TIMEOUT
 from ha_tests.discovery.render import render, write
 from ha_tests.errors import ExitCode
 
@@ -18,6 +19,10 @@ def add_source_options(parser) -> None:
                         help="kolla-ansible's globals.yml (kolla_internal_vip_address)")
     parser.add_argument("--openrc", help="an openrc file (kolla's admin-openrc.sh) to read "
                         "Keystone's catalog with")
+    parser.add_argument("--discover-timeout", type=float, default=DEFAULT_TIMEOUT,
+                        metavar="SECONDS", help="how long a node may take to answer each of "
+                        "discovery's read-only commands (default %(default)g; a slow or "
+                        "emulated node needs more)")
 
 
 def register(sub) -> None:
@@ -50,7 +55,8 @@ def cmd_discover(args) -> int:
     if args.known_hosts:
         inventory = with_known_hosts(inventory, args.known_hosts)
     found = discover(inventory, catalog=load_catalog(args.catalog),
-                     globals_file=args.kolla_globals, openrc=args.openrc)
+                     globals_file=args.kolla_globals, openrc=args.openrc,
+                     timeout=args.discover_timeout)
     for line in found.lines():
         print(line, file=sys.stderr)
     if args.output:
@@ -81,7 +87,8 @@ def completed(inventory, scenarios, args):
     inventory, report = complete_inventory(
         inventory, needs_of(scenarios), catalog=load_catalog(getattr(args, "catalog", None)),
         globals_file=getattr(args, "kolla_globals", None),
-        openrc=getattr(args, "openrc", None))
+        openrc=getattr(args, "openrc", None),
+        timeout=getattr(args, "discover_timeout", DEFAULT_TIMEOUT))
     for line in report:
         print(line, file=sys.stderr)
     return inventory

@@ -276,3 +276,13 @@ def test_a_nodes_management_interface_is_the_one_holding_its_address_unless_it_s
     assert nodes["ctl1"]["interfaces"] == {"mgmt": "br-mgmt"}
     assert nodes["ctl2"]["interfaces"] == {"mgmt": "eth9"}  # what the user wrote wins
     assert sources["nodes.ctl1.interfaces"] == "the interface holding 10.0.0.11"
+
+
+def test_a_node_slower_than_the_discover_timeout_is_said_unreachable_and_the_bound_is_yours():
+    from ha_tests.discovery import discover
+
+    inventory = Inventory(nodes=[{"name": "here", "address": "127.0.0.1",
+                                  "transport": "local"}])
+    hurried = discover(inventory, endpoints=False, timeout=0.001)
+    assert set(hurried.unreachable) == {"here"} and "timed out" in hurried.unreachable["here"]
+    assert not discover(inventory, endpoints=False, timeout=60).unreachable
