@@ -25,6 +25,7 @@ from ha_tests.analysis import analyze
 from ha_tests.attackers.base import Attacker
 from ha_tests.context import RunContext
 from ha_tests.errors import (
+    CloudUnreachable,
     ExitCode,
     HaTestsError,
     InputError,
@@ -44,6 +45,10 @@ from ha_tests.summary import RunSummary, Status
 from ha_tests.targets import resolve_targets
 
 log = logging.getLogger(__name__)
+
+#: how long a monitor's preflight is asked again while it cannot reach the cloud, and how often
+SETTLE_TIMEOUT = 60.0
+SETTLE_INTERVAL = 2.0
 
 STATUS_EXIT = {
     "pass": ExitCode.PASS,
@@ -180,11 +185,30 @@ class ScenarioRunner:
                 raise PreflightError(f"target {node.name} unreachable: {exc}") from None
         for attacker in self.attackers:
             attacker.preflight()
-        for _use, monitor in self.monitors:
-            monitor.setup()
+        for use, monitor in self.monitors:
+            self._set_up(use.name, monitor, events)
         if self.operations is not None:
             self.operations.preflight()
         self._steady_state("before", events)
+
+    def _set_up(self, name: str, monitor: Monitor, events: EventLog) -> None:
+        """A monitor's setup, asked again for up to SETTLE_TIMEOUT while it cannot reach the
+        cloud: after another scenario, the cloud may still be settling (a VIP failing back
+        to the node that returned), and that is not this scenario's preflight failing."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while True:
+            try:
+                monitor.setup()
+                return
+            except CloudUnreachable as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                events.emit("preflight-retry", monitor=name, error=str(exc))
+                self.progress.note(f"{exc}; asking again for up to {SETTLE_TIMEOUT:g} s (the "
+                                   "cloud may still be settling)")
+                with contextlib.suppress(Exception):
+                    monitor.teardown()
+                time.sleep(SETTLE_INTERVAL)
 
     def _steady_state(self, phase: str, events: EventLog) -> list[str]:
         wanted = getattr(self.scenario.model.steady_state, phase)

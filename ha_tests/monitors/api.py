@@ -47,7 +47,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from ha_tests import masking
-from ha_tests.errors import PreflightError
+from ha_tests.errors import CloudUnreachable, PreflightError
 from ha_tests.monitors.base import Monitor, ProbeResult
 from ha_tests.validation import StrictModel
 
@@ -180,7 +180,7 @@ class ApiMonitor(Monitor):
         except PreflightError:
             raise
         except Exception as exc:
-            raise PreflightError(f"{self.name}: cannot reach the {self.params.service} API: "
+            raise CloudUnreachable(f"{self.name}: cannot reach the {self.params.service} API: "
                                  + describe_error(exc, self.secrets)["error"]) from None
         if self.request is None:  # token-issue: remember how to build a fresh auth plugin
             from keystoneauth1 import loading

@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ha_tests.errors import PreflightError
+from ha_tests.errors import CloudUnreachable, PreflightError
 from ha_tests.monitors.api import describe_error, in_catalog
 from ha_tests.monitors.lifecycle import ResourceCycleMonitor
 from ha_tests.validation import StrictModel
@@ -54,7 +54,7 @@ class VolumeCycleMonitor(ResourceCycleMonitor):
         except PreflightError:
             raise
         except Exception as exc:
-            raise PreflightError(f"{self.name}: cannot read the volume service: "
+            raise CloudUnreachable(f"{self.name}: cannot read the volume service: "
                                  + describe_error(exc, self.secrets)["error"]) from None
 
     def create(self, name: str) -> Any:
