@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import yaml
 
@@ -24,8 +25,9 @@ def test_a_secret_is_its_value_everywhere_but_its_repr(tmp_path):
     assert "Sx9secretValue" not in repr(secret) and "Sx9secretValue" not in repr([secret])
     assert json.loads(json.dumps({"p": secret})) == {"p": "Sx9secretValue"}
     assert yaml.safe_load(files._dump({"p": secret})) == {"p": "Sx9secretValue"}
-    assert subprocess.run(["echo", secret], capture_output=True,
-                          text=True).stdout == "Sx9secretValue\n"
+    echoed = subprocess.run([sys.executable, "-c", "import sys; print(sys.argv[1])", secret],
+                            capture_output=True, text=True).stdout
+    assert echoed == "Sx9secretValue\n"
 
 
 def test_the_service_secrets_hide_in_their_repr(tmp_path, monkeypatch):
