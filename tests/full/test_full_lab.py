@@ -381,29 +381,37 @@ def test_the_classic_kills_the_full_lab_serves(full_lab, tmp_path):
 
 def test_yardsticks_own_cases_run_against_the_full_labs_pod(full_lab, tmp_path):
     """tc019 (nova-api), tc048 (cinder-api), tc056 (rabbitmq-server), tc090 (mysql), from
-    Yardstick's own files with the lab's pod.yaml; Heat's stack list is not applicable."""
+    Yardstick's own files with the lab's pod.yaml; Heat's stack list is not applicable.
+
+    The lab's brokers run as systemd runs them (rabbitmq-server execs the Erlang VM), so no
+    process is named rabbitmq-server: tc056 is given the VM's name through its own
+    ``attack_process`` task argument, as an operator of such a cloud would."""
     corpus = Path(__file__).resolve().parents[2] / ".." / "shared" / "yardstick"
     if not corpus.is_dir():
         pytest.skip(f"Yardstick's corpus is not at {corpus.resolve()}")
-    cases = [corpus / "testcases" / f"opnfv_yardstick_tc{n}.yaml"
-             for n in ("019", "048", "056", "090")]
-    results = tmp_path / "results"
-    proc = subprocess.run([sys.executable, "-m", "ha_tests.cli", "yardstick", "run", *map(
-        str, cases), "--pod", str(full_lab.pod_yaml_path), "-i", str(full_lab.inventory_path),
-        "-r", str(results), "-q"], capture_output=True, text=True, timeout=1200)
-    assert (results / "yardstick.out").exists(), proc.stdout[-5000:] + proc.stderr[-3000:]
-    cases_out = json.loads((results / "yardstick.out").read_text())["result"]["testcases"]
+    cases_out, output = {}, ""
+    for numbers, args in ((("019", "048", "090"), ()),
+                          (("056",), ("--task-args", json.dumps({"attack_process": "beam.smp"})))):
+        results = tmp_path / f"results-{numbers[0]}"
+        proc = subprocess.run([sys.executable, "-m", "ha_tests.cli", "yardstick", "run", *(
+            str(corpus / "testcases" / f"opnfv_yardstick_tc{n}.yaml") for n in numbers),
+            "--pod", str(full_lab.pod_yaml_path), "-i", str(full_lab.inventory_path), *args,
+            "-r", str(results), "-q"], capture_output=True, text=True, timeout=1200)
+        output += proc.stdout[-5000:] + proc.stderr[-3000:]
+        assert (results / "yardstick.out").exists(), output
+        cases_out.update(json.loads((results / "yardstick.out").read_text())["result"][
+            "testcases"])
     criteria = {name: case["criteria"] for name, case in cases_out.items()}
     # each case measured (its SLA verdict is the cloud's timing), with its outage figures
     for n in ("019", "048", "056", "090"):
         case = cases_out[f"opnfv_yardstick_tc{n}"]
-        assert criteria[f"opnfv_yardstick_tc{n}"] in ("PASS", "FAIL"), proc.stdout[-5000:]
+        assert criteria[f"opnfv_yardstick_tc{n}"] in ("PASS", "FAIL"), output
         assert any(k.endswith("_outage_time") for k in case["tc_data"][0]["data"]), case
     # one MariaDB, not replicated: its restart is an outage of every API that needs it (about
     # 2.5-4.5 s here: tc090's 5 s limit passes or fails by the measurement's error bar)
     data = cases_out["opnfv_yardstick_tc090"]["tc_data"][0]["data"]
     assert max(v for k, v in data.items() if k.endswith("_outage_time")) > 0
-    assert "no orchestration service" in proc.stdout + proc.stderr
+    assert "no orchestration service" in output
 
 
 def measured_yardstick_case(full_lab, number: str, tmp_path, *args: str):
