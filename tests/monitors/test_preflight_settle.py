@@ -8,6 +8,8 @@ from __future__ import annotations
 import textwrap
 import threading
 
+from fake_cloud import write_inventory
+
 from ha_tests import runner as runner_module
 from ha_tests.events import read_events
 from ha_tests.inventory import load_inventory
@@ -16,16 +18,7 @@ from ha_tests.scenario import load_scenario
 
 
 def files(tmp_path, fake_cloud):
-    clouds = fake_cloud.clouds_yaml(tmp_path / "clouds.yaml")
-    inventory = tmp_path / "inventory.yaml"
-    inventory.write_text(textwrap.dedent(f"""\
-        name: local
-        test_target: true
-        cloud: fake
-        clouds_yaml: {clouds}
-        nodes:
-          - {{name: local, roles: [runner], address: 127.0.0.1, transport: local}}
-        """))
+    inventory = write_inventory(tmp_path, fake_cloud)
     scenario = tmp_path / "settle.yaml"
     scenario.write_text(textwrap.dedent("""\
         name: settle
@@ -35,7 +28,7 @@ def files(tmp_path, fake_cloud):
           - {type: api, name: tokens, service: identity, interval: 0.2, timeout: 2}
         timing: {baseline: 0.3, observe: 0.3}
         """))
-    return load_inventory(str(inventory)), load_scenario(scenario)
+    return load_inventory(inventory), load_scenario(scenario)
 
 
 def kinds_of(outcome) -> list[dict]:
