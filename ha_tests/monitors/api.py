@@ -126,6 +126,22 @@ def in_catalog(conn, service_type: str) -> bool:
                 and conn.get_session_endpoint(service_type))
 
 
+def preflight_error(text: str, exc: BaseException) -> PreflightError:
+    """What a monitor's setup raises for ``exc``: CloudUnreachable (asked again while the
+    cloud settles) when nothing answered or a proxy had no backend; a plain PreflightError for
+    an answer that will not change by waiting (bad credentials, a missing resource)."""
+    from keystoneauth1 import exceptions as ksa
+
+    transient = (ksa.ConnectFailure, ksa.ConnectionError, ksa.ServiceUnavailable,
+                 ksa.BadGateway, ksa.GatewayTimeout, ConnectionError)
+    seen: BaseException | None = exc
+    while seen is not None:  # the SDK wraps keystoneauth's error without ``from``
+        if isinstance(seen, transient):
+            return CloudUnreachable(text)
+        seen = seen.__cause__ or seen.__context__
+    return PreflightError(text)
+
+
 def secrets_of(conn) -> list[str]:
     """The connection's credentials, also handed to the program's masker."""
     auth = conn.config.config.get("auth") or {}
@@ -180,8 +196,8 @@ class ApiMonitor(Monitor):
         except PreflightError:
             raise
         except Exception as exc:
-            raise CloudUnreachable(f"{self.name}: cannot reach the {self.params.service} API: "
-                                 + describe_error(exc, self.secrets)["error"]) from None
+            raise preflight_error(f"{self.name}: cannot reach the {self.params.service} API: "
+                                  + describe_error(exc, self.secrets)["error"], exc) from None
         if self.request is None:  # token-issue: remember how to build a fresh auth plugin
             from keystoneauth1 import loading
 

@@ -48,8 +48,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ha_tests.errors import CloudUnreachable, PreflightError
-from ha_tests.monitors.api import describe_error, in_catalog, open_connection, secrets_of
+from ha_tests.errors import PreflightError
+from ha_tests.monitors.api import (
+    describe_error,
+    in_catalog,
+    open_connection,
+    preflight_error,
+    secrets_of,
+)
 from ha_tests.monitors.base import Monitor, ProbeResult
 from ha_tests.monitors.vm_ping import IcmpPinger, Target, _resolve
 from ha_tests.validation import StrictModel
@@ -66,8 +72,8 @@ def _compute_connection(ctx, timeout: float, who: str):
     try:
         has = in_catalog(conn, "compute")
     except Exception as exc:
-        raise CloudUnreachable(f"{who}: cannot read the cloud's catalog: "
-                             + describe_error(exc, secrets_of(conn))["error"]) from None
+        raise preflight_error(f"{who}: cannot read the cloud's catalog: "
+                              + describe_error(exc, secrets_of(conn))["error"], exc) from None
     if not has:
         raise PreflightError(f"{who}: {NO_COMPUTE} in its catalog")
     return conn

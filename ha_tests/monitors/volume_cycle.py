@@ -26,8 +26,8 @@ from typing import Any
 
 from pydantic import Field
 
-from ha_tests.errors import CloudUnreachable, PreflightError
-from ha_tests.monitors.api import describe_error, in_catalog
+from ha_tests.errors import PreflightError
+from ha_tests.monitors.api import describe_error, in_catalog, preflight_error
 from ha_tests.monitors.lifecycle import ResourceCycleMonitor
 from ha_tests.validation import StrictModel
 
@@ -54,8 +54,8 @@ class VolumeCycleMonitor(ResourceCycleMonitor):
         except PreflightError:
             raise
         except Exception as exc:
-            raise CloudUnreachable(f"{self.name}: cannot read the volume service: "
-                                 + describe_error(exc, self.secrets)["error"]) from None
+            raise preflight_error(f"{self.name}: cannot read the volume service: "
+                                  + describe_error(exc, self.secrets)["error"], exc) from None
 
     def create(self, name: str) -> Any:
         return self.conn.block_storage.create_volume(
