@@ -70,6 +70,8 @@ from ha_tests.lab.system import (
 UP_TIMEOUT = 120.0
 #: lab up waits this long for the database cluster: its members join one SST at a time
 CLUSTER_TIMEOUT = 240.0
+#: how long a Galera cluster may take to get a primary component before lab up reforms it
+FORM_TIMEOUT = 90.0
 # Hypervisors started by this process, so ``down`` can reap them (no zombie left behind).
 _children: dict[str, subprocess.Popen] = {}
 
@@ -242,7 +244,7 @@ class Lab:
         for node in self.plan.nodes:
             self.power(node.name).on()
         step("nodes booted")
-        self._bootstrap_keystone(admin_password, service_secrets.database)
+        self._bootstrap_keystone(admin_password, service_secrets.database, step)
         step("keystone: db_sync and bootstrap through the VIP")
 
         known = [f"{n.mgmt_ip} {host_keys[n.name]}" for n in self.plan.nodes]
@@ -259,8 +261,8 @@ class Lab:
             step("virtual BMCs skipped: ha_tests/lab/vbmc.py is missing")
 
         self._wait_ready(admin_password, step)
-        if not wait_until(lambda: mariadb.cluster_whole(self.plan, service_secrets.database),
-                          timeout=CLUSTER_TIMEOUT, interval=1):
+        if not self._galera_formed(lambda: mariadb.cluster_whole(
+                self.plan, service_secrets.database), service_secrets.database, step):
             tails = mariadb.log_tails(self.plan, (service_secrets.database, admin_password))
             raise LabError(f"the Galera cluster did not reach {len(mariadb.members(self.plan))}"
                            f" synced members within {CLUSTER_TIMEOUT:.0f} s; the members' logs "
@@ -283,7 +285,22 @@ class Lab:
         step(f"lab {self.name} is up; VIP {self.plan.vip} held by {self.vip_holder()}")
         return True
 
-    def _bootstrap_keystone(self, admin_password: str, database_password: str) -> None:
+    def _galera_formed(self, formed: Callable[[], object], database_password: str,
+                       step: Callable[[str], None]) -> object:
+        """Wait for ``formed``; if no member has reached a primary component after
+        FORM_TIMEOUT (a bootstrap that died under the members joining it leaves them all in
+        a non-primary view, waiting for each other), reform the cluster as an operator
+        would (``mariadb.reform``) and wait again."""
+        value = wait_until(formed, timeout=FORM_TIMEOUT, interval=0.5)
+        if value or mariadb.has_primary(self.plan, database_password):
+            return value or wait_until(formed, timeout=CLUSTER_TIMEOUT, interval=1)
+        step(f"galera: no member in a primary component after {FORM_TIMEOUT:.0f} s: "
+             "reforming the cluster")
+        step(f"galera: {mariadb.reform(self.plan)}")
+        return wait_until(formed, timeout=CLUSTER_TIMEOUT, interval=1)
+
+    def _bootstrap_keystone(self, admin_password: str, database_password: str,
+                            step: Callable[[str], None]) -> None:
         last_error = []
 
         def database_answers():
@@ -293,7 +310,7 @@ class Lab:
                 last_error[:] = [error]
                 return None
 
-        if not wait_until(database_answers, timeout=CLUSTER_TIMEOUT, interval=0.5):
+        if not self._galera_formed(database_answers, database_password, step):
             raise LabError(f"the database does not answer through the VIP {self.plan.vip} "
                            f"({last_error[0] if last_error else 'no answer'}); the members' logs "
                            f"({self.dir}/nodes/ctl*/log/mariadb-error.log) end:\n  "
