@@ -9,6 +9,7 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES=(openssh-server openssh-client haproxy keepalived ipmitool iproute2 iptables
               nftables iputils-ping fping procps psmisc python3-venv chromium
+              openssl  # the lab nodes' root password hash (sshd.py)
               mariadb-server galera-4 rsync memcached rabbitmq-server
               podman crun  # discovery's container way, proven with real containers
               prometheus prometheus-pushgateway  # the OpenMetrics tests' real scraper

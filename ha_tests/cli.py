@@ -345,7 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     yardstick.add_argument("--task-args", help="Yardstick task arguments (YAML/JSON), e.g. "
                            "'{\"attack_host\": \"node2\"}'")
     yardstick.add_argument("--task-args-file", help="a YAML file of task arguments")
-    yardstick.add_argument("--known-hosts", help="known_hosts for the pod's nodes")
+    yardstick.add_argument("--known-hosts", help="known_hosts for the nodes' host keys, for "
+                           "inventories that name none (a pod.yaml, given as -i or --pod)")
     yardstick.add_argument("--literal-commands", action="store_true",
                            help="run Yardstick's 'openstack ...' monitor commands as the CLI "
                                 "(slow) instead of the equivalent API call")
@@ -420,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--inventory-format", default="auto",
                         metavar="FORMAT",
                         help="auto (the default), ha-tests, pod, ansible or a registered one")
+    deploy.add_argument("--known-hosts", help="known_hosts to verify the nodes' host keys "
+                        "with, for inventories that name none (a Yardstick pod.yaml)")
     deploy.add_argument("-r", "--results", help="results directory (default: ./results)")
     deploy.add_argument("--junit", help="JUnit XML path (default: RESULTS/PROFILE-junit.xml)")
     deploy.add_argument("--max-time", type=float, help="seconds for the whole profile "

@@ -81,7 +81,10 @@ def with_known_hosts(inventory, path: str):
 
 def completed(inventory, scenarios, args):
     """The inventory a run uses: discovery fills what the scenarios need and it lacks, and
-    says what it found (on stderr), unless ``--no-discover``."""
+    says what it found (on stderr), unless ``--no-discover``; ``--known-hosts`` is the
+    default known_hosts of its nodes."""
+    if inventory is not None and getattr(args, "known_hosts", None):
+        inventory = with_known_hosts(inventory, args.known_hosts)
     if not getattr(args, "discover", True) or inventory is None:
         return inventory
     inventory, report = complete_inventory(

@@ -25,7 +25,7 @@ from ha_tests.lab.plan import (
     REGION,
     LabPlan,
 )
-from ha_tests.lab.system import SecretText, write_secret
+from ha_tests.lab.system import SecretText, read_secret, write_secret
 
 
 class _Dumper(yaml.SafeDumper):
@@ -151,9 +151,13 @@ def clouds_yaml(plan: LabPlan, admin_password: str) -> str:
     }}})
 
 
-def pod_yaml(plan: LabPlan, bmc_password: str) -> str:
+def pod_yaml(plan: LabPlan, bmc_password: str, ssh_password: str | None = None) -> str:
+    """Yardstick's pod.yaml of the lab: SSH with the lab's key, or with root's password
+    (``ssh_password``: ``pod-password.yaml``), both of which Yardstick's pod files use."""
     # node0 is Yardstick's Jumpserver (test cases name it as jump_host): here the runner's
     # own machine, on the host side of the bridge. ha-tests drives BMCs itself, not from it.
+    login = ({"password": ssh_password} if ssh_password is not None
+             else {"key_filename": str(plan.dir / "ssh" / "id_ed25519")})
     jump = {"name": "node0", "role": "Jumpserver", "ip": plan.host_ip, "user": "root",
             "key_filename": str(plan.dir / "ssh" / "id_ed25519")}
     nodes = [jump] + [{
@@ -161,7 +165,7 @@ def pod_yaml(plan: LabPlan, bmc_password: str) -> str:
         "role": "Controller" if node.is_controller else "Compute",
         "ip": node.mgmt_ip,
         "user": "root",
-        "key_filename": str(plan.dir / "ssh" / "id_ed25519"),
+        **login,
         "ipmi_ip": node.bmc_ip,
         "ipmi_user": BMC_USER,
         "ipmi_password": bmc_password,
@@ -188,6 +192,10 @@ def write_all(plan: LabPlan, admin_password: str, bmc_password: str,
     write_secret(plan.dir / "inventory.yaml", inventory(plan, bmc_password, servers, bus_url))
     write_secret(plan.dir / "clouds.yaml", clouds_yaml(plan, admin_password))
     write_secret(plan.dir / "pod.yaml", pod_yaml(plan, bmc_password))
+    ssh_password = plan.dir / "secrets" / "ssh-password"
+    if ssh_password.exists():
+        write_secret(plan.dir / "pod-password.yaml",
+                     pod_yaml(plan, bmc_password, read_secret(ssh_password)))
     write_secret(plan.dir / "openrc", openrc(plan, admin_password))
     if plan.kolla:
         bmc = {n.name: {"ipmi_address": n.bmc_ip, "ipmi_port": str(BMC_PORT),

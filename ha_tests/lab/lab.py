@@ -111,6 +111,11 @@ class Lab:
         return self.dir / "pod.yaml"
 
     @property
+    def pod_password_yaml_path(self) -> Path:
+        """The same pod.yaml, logging in with root's password instead of the lab's key."""
+        return self.dir / "pod-password.yaml"
+
+    @property
     def kolla_multinode_path(self) -> Path:
         """kolla-ansible's ``multinode`` for the lab's machines (``--style kolla`` only)."""
         return files.kolla_multinode_path(self.plan)
@@ -341,12 +346,22 @@ class Lab:
         # Letters and digits only (never a leading "-" that a command line would take for an
         # option); IPMI passwords are at most 20 bytes; ipmitool -f wants no newline.
         alphabet = string.ascii_letters + string.digits
-        for name, length in (("admin-password", 24), ("bmc-password", 16)):
+        for name, length in (("admin-password", 24), ("bmc-password", 16),
+                             ("ssh-password", 20)):
             path = directory / name
             if not path.exists():
                 write_secret(path, "".join(secrets.choice(alphabet) for _ in range(length)))
             values.append(read_secret(path))
         return values[0], values[1]
+
+    @property
+    def ssh_password(self) -> str:
+        """Root's password on every node (sshd.py), for inventories that give a password."""
+        return read_secret(self.dir / "secrets" / "ssh-password")
+
+    @property
+    def shadow_path(self) -> Path:
+        return self.dir / "ssh" / "shadow"
 
     def _ssh_keys(self, pool) -> dict[str, str]:
         ssh_dir = self.dir / "ssh"
@@ -358,6 +373,7 @@ class Lab:
                 for n in self.plan.nodes}
         user_key = sshd.make_key(ssh_dir / "id_ed25519", f"ha-tests-lab@{self.name}")
         (ssh_dir / "authorized_keys").write_text(user_key + "\n")
+        sshd.write_shadow(self.shadow_path, self.ssh_password)
         return {name: " ".join(job.result().split()[:2]) for name, job in jobs.items()}
 
     def _write_node(self, node: NodePlan) -> None:
@@ -399,6 +415,7 @@ class Lab:
             "network": {"interfaces": interfaces, "sysctls": sysctls},
             "directories": ["/run/sshd"],
             "masks": [{"path": str(Path.home() / ".bashrc"), "source": str(empty)},
+                      {"path": str(sshd.HOST_SHADOW), "source": str(self.shadow_path)},
                       *containers.pop("masks", [])],
             "services": services,
             **containers,

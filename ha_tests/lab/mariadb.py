@@ -256,9 +256,9 @@ def reform(plan: LabPlan) -> str:
     for host in hosts:
         _control(plan, host, "stop")
     with concurrent.futures.ThreadPoolExecutor(len(hosts)) as pool:
-        positions = dict(zip((h.name for h in hosts), pool.map(
-            lambda h: galera_member.recover(server_argv(plan, h),
-                                            run_dir(plan, h) / "wsrep-recover.log"), hosts)))
+        found = pool.map(lambda h: galera_member.recover(
+            server_argv(plan, h), run_dir(plan, h) / "wsrep-recover.log"), hosts)
+        positions = dict(zip([h.name for h in hosts], found, strict=True))
     chosen = max(hosts, key=lambda h: _seqno(positions[h.name]))  # ties: the first member
     state = data_dir(plan, chosen) / "grastate.dat"
     try:

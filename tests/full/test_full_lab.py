@@ -533,3 +533,47 @@ def test_a_powered_off_controllers_broker_rejoins_the_cluster_at_boot(full_lab):
     assert wait_for(lambda: mariadb.cluster_whole(full_lab.plan,
                                                   Secrets.load(full_lab.plan).database),
                     240, 2), "the Galera member did not rejoin (the next tests need it)"
+
+
+def installer_inventory(full_lab, kind: str, directory: Path) -> Path:
+    """The inventory an installer's pipeline already has for these machines, no services
+    map and no VIP written into it: TripleO's YAML, or Yardstick's pod.yaml (key or
+    password login)."""
+    from installer_inventories import tripleo_inventory
+
+    if kind == "tripleo":
+        return tripleo_inventory(full_lab, directory / "tripleo-ansible-inventory.yaml")
+    return full_lab.pod_password_yaml_path if kind == "pod-password" else full_lab.pod_yaml_path
+
+
+@pytest.mark.parametrize("kind", ["tripleo", "pod-key", "pod-password"])
+def test_post_deploy_from_the_installers_own_inventory_measures_what_the_lab_runs(
+        full_lab, tmp_path, kind):
+    """validate-deployment from the installer's file alone (discovery finds the services
+    and the VIP): every post-deploy scenario whose service the full lab runs is measured;
+    only kill-neutron-server (the lab runs no Neutron) is skipped."""
+    import xml.etree.ElementTree as ET
+
+    junit = tmp_path / "junit.xml"
+    known = ["--known-hosts", str(full_lab.dir / "ssh" / "known_hosts")] \
+        if kind.startswith("pod") else []
+    proc = subprocess.run([
+        sys.executable, "-m", "ha_tests.cli", "validate-deployment", "--profile", "post-deploy",
+        "-i", str(installer_inventory(full_lab, kind, tmp_path)), *known,
+        "--openrc", str(full_lab.openrc_path), "-r", str(tmp_path / "results"),
+        "--junit", str(junit), "--i-know-this-is-destructive", "-q"],
+        capture_output=True, text=True, timeout=1800)
+    out = proc.stdout[-4000:] + proc.stderr[-3000:]
+    assert proc.returncode in (0, 1), out  # 1: an SLA failed (the lab's timing)
+    cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")
+             if c.get("classname") != "ha_tests.gate"}
+    skipped = sorted(n for n, c in cases.items() if c.find("skipped") is not None)
+    assert skipped == ["kill-neutron-server"], out
+    assert not [n for n, c in cases.items() if c.find("error") is not None], out
+    assert "5 of 6 measured" in proc.stdout, out
+    assert "unresolved" not in out
+    assert full_lab.ssh_password not in proc.stdout + proc.stderr + junit.read_text()
+    for summary_path in (tmp_path / "results").glob("*/summary.json"):
+        summary = json.loads(summary_path.read_text())
+        assert_measured(summary, [json.loads(line) for line in (
+            summary_path.parent / "events.jsonl").read_text().splitlines()], out)
