@@ -9,6 +9,7 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES=(openssh-server openssh-client haproxy keepalived ipmitool iproute2 iptables
               nftables iputils-ping fping procps psmisc python3-venv chromium
+              openssl  # the lab nodes' root password hash (sshd.py)
               mariadb-server galera-4 rsync memcached rabbitmq-server
               podman crun  # discovery's container way, proven with real containers
               prometheus prometheus-pushgateway  # the OpenMetrics tests' real scraper
@@ -74,10 +75,13 @@ case "${1:-}" in
     setup) install_system; install_python; fetch_guest_kernel ;;
     demo)  install_system; install_python; shift; exec "$VENV/bin/ha-tests" demo "$@" ;;
     test)  install_system; install_python; fetch_guest_kernel; shift
-           # two workers: the full lab's tests on one, the session lab's on the other, the
-           # rest wherever there is room (tests/conftest.py, GROUPS)
+           # HA_TESTS_TEST_WORKERS=2: the full lab's tests on one xdist worker, the session
+           # lab's on the other, the rest wherever there is room (tests/conftest.py,
+           # GROUP_FILES); one process unless asked
+           workers=()
+           [ "${HA_TESTS_TEST_WORKERS:-1}" -gt 1 ] && \
+               workers=(-n "$HA_TESTS_TEST_WORKERS" --no-loadscope-reorder)
            exec "$VENV/bin/python" -m pytest -p no:cacheprovider -q --durations=30 \
-               -n "${HA_TESTS_TEST_WORKERS:-2}" --dist loadgroup --no-loadscope-reorder \
-               tests "$@" ;;
+               "${workers[@]}" tests "$@" ;;
     *) echo "usage: $0 demo|test|setup" >&2; exit 2 ;;
 esac

@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from ha_tests import headline
 from ha_tests.errors import InputError, Problem
 from ha_tests.events import read_events
 from ha_tests.masking import mask
@@ -152,7 +153,7 @@ def summarize(events: list[dict[str, Any]]) -> RunSummary:
     elif status == "pass" and (broken or error):
         status = "fail"
     finished = end.get("wall")
-    return RunSummary.model_validate(mask({
+    summary = {
         "scenario": start["scenario"],
         "description": start.get("description"),
         "gap": start["gap"],
@@ -173,7 +174,10 @@ def summarize(events: list[dict[str, Any]]) -> RunSummary:
         "versions": {"ha-tests": start.get("version")},
         "finished": None if finished is None else
         dt.datetime.fromtimestamp(finished, dt.UTC).isoformat(),
-    }))
+    }
+    # the gap area's answer, from the scenario's 'headline:' as the run-start recorded it
+    summary["headline"] = headline.compute(start.get("headline"), summary, events)
+    return RunSummary.model_validate(mask(summary))
 
 
 def analyze(result_dir: Path) -> RunSummary:

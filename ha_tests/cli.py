@@ -113,7 +113,8 @@ def _session(args, inventory, policy):
     from ha_tests.session import Session, default_results_dir
 
     results = Path(args.results) if args.results else default_results_dir()
-    return Session(inventory, results, policy, progress=Progress(quiet=args.quiet), say=_say)
+    return Session(inventory, results, policy,
+                   progress=Progress(quiet=getattr(args, "quiet", False)), say=_say)
 
 
 def cmd_run(args) -> int:
@@ -207,6 +208,7 @@ def cmd_validate_deployment(args) -> int:
     from ha_tests.results import format_table, gap_table
     from ha_tests.scenario import load_scenario
     from ha_tests.session import default_results_dir, print_dry_run
+    from ha_tests.summary import Status
 
     profile = load_profile(args.profile)
     scenarios = [load_scenario(p) for p in profile_paths(args.profile)]
@@ -217,7 +219,8 @@ def cmd_validate_deployment(args) -> int:
     junit_path = Path(args.junit) if args.junit else results_root / f"{args.profile}-junit.xml"
     least = profile.min_measured if args.allow_skips is None else args.allow_skips
     policy = _policy(args, junit=junit_path, junit_name=f"ha-tests.{args.profile}",
-                     max_time=budget, label=args.profile, min_measured=least)
+                     max_time=budget, label=args.profile, gate=profile.name,
+                     min_measured=least)
     session = _session(args, inventory, policy)
     plan = session.plan(scenarios)
     if args.dry_run:
@@ -226,9 +229,9 @@ def cmd_validate_deployment(args) -> int:
     result = session.run(plan)
     code = result.exit_code
     summaries = result.summaries
-    passed = sum(1 for s in summaries if s["status"] == "pass")
+    passed = sum(1 for s in summaries if s.status is Status.PASS)
     gate = result.coverage
-    print(format_table(gap_table(summaries)))
+    print(format_table(gap_table(result.table)))
     print(f"\n{profile.name}: {passed}/{len(summaries)} passed, {gate.headline} in "
           f"{time.monotonic() - started:.0f} s (budget {budget:g} s); JUnit: {junit_path}; "
           f"exit {code}")
@@ -262,19 +265,39 @@ def cmd_heal(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    """The main job: bring the lab up, run every lab-capable shipped scenario, take it down."""
+    """The main job: bring the lab up (the full one when the machine can hold it), run the
+    shipped scenarios it can serve as one gate, end with the gap-area table; take the lab
+    down."""
+    from ha_tests import demo
+    from ha_tests.estimate import minutes
+    from ha_tests.inventory_formats import resolve_inventory
     from ha_tests.lab import Lab
+    from ha_tests.results import format_table, gap_table
+    from ha_tests.scenario import load_scenario
 
-    lab = Lab()
+    lab = Lab(name=args.name, cidr=args.cidr)
     was_up = lab.is_up()
-    if not was_up:
-        lab.up(progress=lambda text: print(text, file=sys.stderr))
+    if was_up:
+        _say(f"lab {lab.name} is already up with the {lab.plan.profile} profile; using it")
+    else:
+        choice = demo.choose_lab(demo.available_gib(), demo.full_lab_packages())
+        _say(choice.why)
+        lab = Lab(name=args.name, cidr=args.cidr, profile=choice.profile)
+        lab.up(progress=_say)
     try:
-        run_args = argparse.Namespace(
-            scenarios=[str(shipped_scenarios_dir())], inventory=str(lab.inventory_path),
-            results=args.results, seed=args.seed, quiet=False, junit=args.junit,
-            dry_run=False, i_know=False, png=False, output=None)
-        return cmd_run(run_args)
+        scenarios = [load_scenario(p) for p in expand_scenarios([str(shipped_scenarios_dir())])]
+        if args.quick:
+            scenarios = demo.quick_selection(scenarios)
+        inventory = discovery_commands().completed(
+            resolve_inventory(str(lab.inventory_path)), scenarios, args)
+        session = _session(args, inventory, _policy(args, gate="demo", countdown=True))
+        plan = session.plan(scenarios)
+        runnable = [e for e in plan.entries if not e.skip]
+        _say(f"{len(plan.entries)} scenarios, {len(runnable)} runnable on this lab: about "
+             f"{minutes(session.countdown(plan).estimate)}")
+        result = session.run(plan)
+        print(format_table(gap_table(result.table)))
+        return result.exit_code
     finally:
         if not was_up and not args.keep_lab:
             lab.down()
@@ -322,7 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     yardstick.add_argument("--task-args", help="Yardstick task arguments (YAML/JSON), e.g. "
                            "'{\"attack_host\": \"node2\"}'")
     yardstick.add_argument("--task-args-file", help="a YAML file of task arguments")
-    yardstick.add_argument("--known-hosts", help="known_hosts for the pod's nodes")
+    yardstick.add_argument("--known-hosts", help="known_hosts for the nodes' host keys, for "
+                           "inventories that name none (a pod.yaml, given as -i or --pod)")
     yardstick.add_argument("--literal-commands", action="store_true",
                            help="run Yardstick's 'openstack ...' monitor commands as the CLI "
                                 "(slow) instead of the equivalent API call")
@@ -397,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--inventory-format", default="auto",
                         metavar="FORMAT",
                         help="auto (the default), ha-tests, pod, ansible or a registered one")
+    deploy.add_argument("--known-hosts", help="known_hosts to verify the nodes' host keys "
+                        "with, for inventories that name none (a Yardstick pod.yaml)")
     deploy.add_argument("-r", "--results", help="results directory (default: ./results)")
     deploy.add_argument("--junit", help="JUnit XML path (default: RESULTS/PROFILE-junit.xml)")
     deploy.add_argument("--max-time", type=float, help="seconds for the whole profile "
@@ -423,6 +449,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int)
     demo.add_argument("--junit", help="also write one JUnit XML file for all scenarios")
     demo.add_argument("--keep-lab", action="store_true", help="leave the lab up afterwards")
+    demo.add_argument("--quick", action="store_true",
+                      help="one scenario per gap area (and one classic case)")
+    from ha_tests.lab.plan import DEFAULT_CIDR, DEFAULT_NAME
+
+    demo.add_argument("--name", default=DEFAULT_NAME, help="the lab's name (default "
+                      "%(default)s; give each concurrent demo its own, with --cidr)")
+    demo.add_argument("--cidr", default=DEFAULT_CIDR,
+                      help="the lab's address range (default %(default)s)")
     demo.set_defaults(func=cmd_demo)
 
     from ha_tests import yardstick_cli as yardstick_commands

@@ -68,6 +68,12 @@ class PreflightError(HaTestsError):
     exit_code = ExitCode.PREFLIGHT_FAILED
 
 
+class CloudUnreachable(PreflightError):
+    """A monitor could not reach the cloud at preflight. It may still be settling from what
+    came before (a VIP failing back once the previous scenario's node returned), so the
+    runner asks again for a while before it gives up."""
+
+
 class RollbackError(HaTestsError):
     """A fault could not be verified as rolled back: a node may be left degraded."""
 

@@ -149,6 +149,9 @@ class Notifications(StrictModel):
     #: Nova publishes on its control exchange, "nova" unless the deployment changed it
     exchange: str = "nova"
     topic: str = "versioned_notifications"
+    #: the cloud's oslo.messaging has ``rabbit_quorum_queue = true``: its exchanges are
+    #: durable, and a listener must declare them (and its own queue, a quorum one) so
+    quorum_queues: bool = False
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,24 @@ control characters that XML 1.0 cannot carry, even escaped.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
-from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+from junitparser import (
+    Error,
+    Failure,
+    JUnitXml,
+    Properties,
+    Property,
+    Skipped,
+    TestCase,
+    TestSuite,
+)
 
 from ha_tests.errors import InputError, Problem
+from ha_tests.headline import NOT_SEEN, seconds_text
 from ha_tests.masking import mask, mask_text
 from ha_tests.summary import Interval, RunSummary, Status, load_run_summary
 
@@ -44,11 +55,35 @@ Summary = RunSummary | dict[str, Any]
 def _headline(summary: RunSummary) -> tuple[str | None, float | None]:
     """Worst recovery among gated monitors, as text and seconds, for tables and JUnit."""
     worst = summary.worst("recovery_time")
-    return (None, None) if worst is None else (worst.text(), worst.hi)
+    return (None, None) if worst is None else (_bounded_text(worst), worst.hi)
 
 
 def _bounded_text(bounded: Interval | None) -> str:
-    return "-" if bounded is None else bounded.text()
+    return "-" if bounded is None else seconds_text(bounded.model_dump())
+
+
+#: a run that never measured anything: its headline says so instead of a figure
+NOT_MEASURED = (Status.SKIPPED, Status.PREFLIGHT_FAILED, Status.INTERRUPTED)
+
+
+def headline_text(summary: Summary) -> str:
+    """The gap area's answer (ha_tests.headline), one figure per iteration."""
+    run = RunSummary.of(summary)
+    if run.status in NOT_MEASURED:
+        return f"not measured ({run.status})"
+    overall = [h for h in run.headline if h.iteration == "all"]
+    figures = [h.figure for h in run.headline if h.iteration != "all"]
+    if not figures:
+        return "-"
+    if overall:  # a repeated run: the mean with its interval, then each iteration
+        return f"{overall[0].figure}; each: " + " | ".join(figures)
+    if len(set(figures)) == 1:
+        return figures[0]
+    return " | ".join(f"#{i}: {f}" for i, f in enumerate(figures))
+
+
+def headline_verdict(summary: Summary) -> str:
+    return "; ".join(dict.fromkeys(h.verdict for h in RunSummary.of(summary).headline))
 
 
 def junit_case(summary: Summary) -> TestCase:
@@ -69,6 +104,17 @@ def junit_case(summary: Summary) -> TestCase:
             lines.append(f"{name}[{iteration.iteration}]: outage "
                          f"{_bounded_text(metrics.longest_outage)}, recovery "
                          f"{_bounded_text(metrics.recovery_time)}")
+    properties = Properties()
+    for item in run.headline:
+        suffix = f"[{item.iteration}]" if len(run.headline) > 1 else ""
+        suffix = ".all" if item.iteration == "all" else suffix
+        properties.add_property(Property(f"headline{suffix}", item.figure))
+        properties.add_property(Property(f"headline.verdict{suffix}", item.verdict))
+        for key, value in item.values.items():
+            properties.add_property(Property(f"headline.{key}{suffix}", json.dumps(value)))
+        lines.append(f"headline{suffix}: {item.verdict}")
+    if run.headline:
+        case.append(properties)
     case.system_out = "\n".join(lines)
     return case
 
@@ -89,14 +135,22 @@ def measured_case(text: str, enough: bool, verdict: str) -> TestCase:
 
 
 def junit_suite(summaries: list[Summary], name: str = "ha-tests",
-                extra: list[TestCase] | None = None) -> JUnitXml:
-    """Masked and XML-safe, whatever the summaries hold; ``extra``: cases of the run itself
-    (the gate's ``measured``), after the scenarios'."""
+                extra: list[TestCase] | None = None,
+                gate: Summary | None = None) -> JUnitXml:
+    """Masked and XML-safe, whatever the summaries hold. ``extra``: cases of the run itself
+    (the gate's ``measured``), after the scenarios'; ``gate``: the post-deploy gate's own
+    row (headline.gate_summary), as suite properties."""
     suite = TestSuite(xml_text(mask_text(name)))
     for summary in summaries:
         suite.add_testcase(junit_case(_masked(summary)))
     for case in extra or []:
         suite.add_testcase(case)
+    for item in (_masked(gate).headline if gate is not None else []):
+        properties = Properties()
+        properties.add_property(Property("gap-6.headline", item.figure))
+        for key, value in item.values.items():
+            properties.add_property(Property(f"gap-6.{key}", json.dumps(value)))
+        suite._elem.insert(0, properties._elem)  # the schema puts properties first
     xml = JUnitXml()
     xml.add_testsuite(suite)
     return xml
@@ -135,36 +189,50 @@ def load_summary(result_dir: Path) -> RunSummary:
 def summary_rows(summaries: list[Summary]) -> list[list[str]]:
     rows = []
     for run in map(RunSummary.of, summaries):
-        detection = "-"
+        outage, detection = "-", "-"
         worst_outage = run.worst("longest_outage")
         for _, _, iteration in run.gated():
-            if iteration.metrics.longest_outage is worst_outage:
+            if iteration.metrics.sample_count and outage == "-":
+                outage = NOT_SEEN
+            if worst_outage is not None and iteration.metrics.longest_outage is worst_outage:
                 detection = _bounded_text(iteration.metrics.detection_time)
+        if worst_outage is not None:
+            outage = _bounded_text(worst_outage)
         recovery, _ = _headline(run)
         rows.append([run.scenario, run.gap,
                      ",".join(sorted({n for v in run.targets.values() for n in v})) or "-",
-                     _bounded_text(worst_outage), detection, recovery or "-",
-                     _availability_text(run), str(run.status).upper()])
+                     outage, detection, recovery or "-", _availability_text(run),
+                     degradation_text(run), headline_text(run), str(run.status).upper()])
     return rows
 
 
-def worst_availability(summary: Summary) -> dict[str, Any] | None:
+def worst_availability(summary: Summary) -> Interval | None:
     """The lowest availability (by its lower bound) among gated monitors' iterations."""
     found = [a for _, _, i in RunSummary.of(summary).gated()
              if (a := i.metrics.availability) is not None and a.lo is not None]
-    worst = min(found, key=lambda a: a.lo or 0.0, default=None)
-    return None if worst is None else worst.model_dump()
+    return min(found, key=lambda a: a.lo or 0.0, default=None)
 
 
 def _availability_text(summary: RunSummary) -> str:
     worst = worst_availability(summary)
-    if not worst:
+    if worst is None:
         return "-"
-    return f"{100 * worst['value']:.2f} % ± {100 * (worst['error'] or 0):.2f}"
+    return f"{100 * (worst.value or 0):.2f} % ± {100 * (worst.error or 0):.2f}"
 
 
 TABLE_HEADER = ["scenario", "gap", "target", "outage", "detection", "recovery", "availability",
-                "verdict"]
+                "degradation", "headline", "verdict"]
+
+
+def degradation_text(summary: Summary) -> str:
+    """The gated monitors' worst latency degradation (by its upper bound), as a percentage
+    with its interval: ``+35 % (+10..+80)``; "-" where no monitor has enough samples."""
+    worst = RunSummary.of(summary).worst("degradation")
+    if worst is None or worst.value is None or worst.lo is None or worst.hi is None:
+        return "-"
+    return f"{100 * worst.value:+.0f} % ({100 * worst.lo:+.0f}..{100 * worst.hi:+.0f})"
+
+
 GAP_ORDER = ["gap-1", "gap-2", "gap-3", "gap-4", "gap-5", "gap-6", "classic"]
 
 
@@ -210,6 +278,8 @@ def format_summary(summary: Summary) -> str:
     if run.targets:
         out.append("  targets: " + "; ".join(f"{k}={','.join(v)}"
                                               for k, v in run.targets.items()))
+    for item in run.headline:
+        out.append(f"  {run.gap} (iter {item.iteration}): {item.verdict}")
     header = ["monitor", "iter", "outages", "longest outage", "detection", "recovery",
               "availability", "errors", "sla"]
     rows = []

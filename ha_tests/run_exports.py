@@ -90,7 +90,7 @@ def _summary_only(directory: Path):
     from ha_tests.report.records import RunRecord
     from ha_tests.results import load_summary
 
-    return RunRecord(directory, load_summary(directory).to_json(), [])
+    return RunRecord(directory, load_summary(directory), [])
 
 
 def report_trends(paths: list[Path], history: Path, last: int) -> str:
@@ -129,7 +129,7 @@ def export(args, root: Path, new_dirs: list[Path], earlier_dirs: list[Path]) -> 
             write_textfile(textfile, registry)
             print(f"metrics textfile: {textfile}", file=sys.stderr)
         if url:
-            inventory = current[0].summary.get("inventory") or "unknown"
+            inventory = current[0].summary.inventory or "unknown"
             push(url, registry, {"inventory": inventory})
             print(f"metrics pushed: {public_url(url)} (job ha-tests, inventory {inventory})",
                   file=sys.stderr)

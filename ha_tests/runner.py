@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from ha_tests.analysis import analyze
 from ha_tests.attackers.base import Attacker
 from ha_tests.context import RunContext
 from ha_tests.errors import (
+    CloudUnreachable,
     ExitCode,
     HaTestsError,
     InputError,
@@ -39,10 +41,14 @@ from ha_tests.operations.steps import OperationSteps
 from ha_tests.progress import Progress
 from ha_tests.sampling import SamplingLoop
 from ha_tests.scenario import PluginUse, Scenario
-from ha_tests.summary import RunSummary
+from ha_tests.summary import RunSummary, Status
 from ha_tests.targets import resolve_targets
 
 log = logging.getLogger(__name__)
+
+#: how long a monitor's preflight is asked again while it cannot reach the cloud, and how often
+SETTLE_TIMEOUT = 60.0
+SETTLE_INTERVAL = 2.0
 
 STATUS_EXIT = {
     "pass": ExitCode.PASS,
@@ -59,13 +65,17 @@ STATUS_EXIT = {
 class RunOutcome:
     """What a run found: ``result`` is its typed summary (ha_tests.summary.RunSummary)."""
 
-    status: str
+    status: Status
     result_dir: Path | None
     result: RunSummary | None = None
 
     @property
     def summary(self) -> dict[str, Any]:
-        """summary.json's object, for code that still reads it by key; prefer ``result``."""
+        """Deprecated: summary.json's object by key, kept for users' tests written before
+        the models (``outcome.summary["sla_failures"]``); read ``result`` instead."""
+        warnings.warn("RunOutcome.summary (a dict) is deprecated: read RunOutcome.result, "
+                      "the typed RunSummary (outcome.result.sla_failures)",
+                      DeprecationWarning, stacklevel=2)
         return {} if self.result is None else self.result.to_json()
 
     @property
@@ -175,11 +185,30 @@ class ScenarioRunner:
                 raise PreflightError(f"target {node.name} unreachable: {exc}") from None
         for attacker in self.attackers:
             attacker.preflight()
-        for _use, monitor in self.monitors:
-            monitor.setup()
+        for use, monitor in self.monitors:
+            self._set_up(use.name, monitor, events)
         if self.operations is not None:
             self.operations.preflight()
         self._steady_state("before", events)
+
+    def _set_up(self, name: str, monitor: Monitor, events: EventLog) -> None:
+        """A monitor's setup, asked again for up to SETTLE_TIMEOUT while it cannot reach the
+        cloud: after another scenario, the cloud may still be settling (a VIP failing back
+        to the node that returned), and that is not this scenario's preflight failing."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while True:
+            try:
+                monitor.setup()
+                return
+            except CloudUnreachable as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                events.emit("preflight-retry", monitor=name, error=str(exc))
+                self.progress.note(f"{exc}; asking again for up to {SETTLE_TIMEOUT:g} s (the "
+                                   "cloud may still be settling)")
+                with contextlib.suppress(Exception):
+                    monitor.teardown()
+                time.sleep(SETTLE_INTERVAL)
 
     def _steady_state(self, phase: str, events: EventLog) -> list[str]:
         wanted = getattr(self.scenario.model.steady_state, phase)
@@ -346,7 +375,9 @@ class ScenarioRunner:
                                "gate": use.spec.gate,  # type: ignore[attr-defined]
                                "sla": self.scenario.sla_for(use),
                                "interval": use.spec.interval}  # type: ignore[attr-defined]
-                              for use in self.scenario.monitors])
+                              for use in self.scenario.monitors],
+                    # the gap area's question, answered by the analysis (ha_tests.headline)
+                    headline=self.scenario.model.headline.model_dump(mode="json"))
         if self.locks is not None:
             events.emit("locks", held=self.locks)
         self.progress.start(self.scenario)
@@ -417,7 +448,7 @@ class ScenarioRunner:
         events.close()
         summary = analyze(self.result_dir)  # the history is the truth: summary from it alone
         self.progress.finish(summary)
-        return RunOutcome(str(summary.status), self.result_dir, summary)
+        return RunOutcome(summary.status, self.result_dir, summary)
 
 
 def _probe_once(monitor: Monitor) -> tuple[bool, dict]:

@@ -55,13 +55,16 @@ class Sla(StrictModel):
     max_recovery: float | None = Field(None, ge=0)
     min_availability: float | None = Field(None, ge=0, le=1)
     max_errors: int | None = Field(None, ge=0)
+    #: median latency during the fault over the baseline's, minus 1 (0.5: 50 % slower),
+    #: judged on its upper bound
+    max_degradation: float | None = Field(None, ge=0)
 
     def limits(self) -> dict[str, float]:
         values: dict[str, float] = {}
         if self.tier:
             values["max_detection"], values["max_recovery"] = SAL_TIERS[self.tier]
         for key in ("max_detection", "max_outage", "max_recovery", "min_availability",
-                    "max_errors"):
+                    "max_errors", "max_degradation"):
             if getattr(self, key) is not None:
                 values[key] = getattr(self, key)
         return values
@@ -180,6 +183,25 @@ class SteadyState(StrictModel):
     samples: int = Field(3, ge=1, le=100)
 
 
+HeadlineKind = Literal["published-status", "disagreement", "token-survival", "volume-service",
+                       "takeover", "worst-outage"]
+
+
+class HeadlineSpec(StrictModel):
+    """Which answer the gap-area table shows for this scenario (ha_tests.headline)."""
+
+    #: default: the gap area's own (gap-1 published-status, gap-2 disagreement, ...)
+    kind: HeadlineKind | None = None
+    #: the monitor that carries the answer (default: the first of the kind's type)
+    monitor: str | None = None
+    #: published-status: the service-notifications monitor beside it
+    notifications: str | None = None
+    #: shown before the figure, e.g. "A/A" or "A/P" (gap-4: the two rows side by side)
+    label: str | None = Field(None, max_length=20)
+    #: takeover: True once the volume has a data path and writes are checked
+    data_side: bool = False
+
+
 class ScenarioModel(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
     description: str = ""
@@ -195,6 +217,7 @@ class ScenarioModel(StrictModel):
     steady_state: SteadyState = SteadyState()
     sla: Sla | None = None
     timing: Timing = Timing()
+    headline: HeadlineSpec = HeadlineSpec()
     repeat: int = Field(1, ge=1, le=1000)
 
 
@@ -325,6 +348,12 @@ def parse_scenario(data: Any, source: SourceMap) -> Scenario:
                 problems.append(source.problem(
                     ("steady_state", phase, i), f"no monitor named '{name}'",
                     did_you_mean(name, monitor_names) or "monitors: " + ", ".join(monitor_names)))
+    for key in ("monitor", "notifications"):
+        name = getattr(model.headline, key)
+        if name is not None and name not in monitor_names and monitors:
+            problems.append(source.problem(
+                ("headline", key), f"no monitor named '{name}'",
+                did_you_mean(name, monitor_names) or "monitors: " + ", ".join(monitor_names)))
     if problems:
         raise InputError(problems)
     return Scenario(model, attackers, monitors, source.file, operations)

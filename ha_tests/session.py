@@ -25,12 +25,14 @@ from ha_tests.context import RunContext
 from ha_tests.coverage import Coverage, coverage
 from ha_tests.destructive import destructive_reasons
 from ha_tests.errors import ExitCode, InputError, Problem
+from ha_tests.estimate import Countdown
+from ha_tests.headline import gate_summary
 from ha_tests.inventory import Inventory
 from ha_tests.locks import hold, resources
 from ha_tests.progress import Progress
 from ha_tests.runner import STATUS_EXIT, ScenarioRunner
 from ha_tests.scenario import Scenario
-from ha_tests.summary import RunSummary
+from ha_tests.summary import RunSummary, Status
 from ha_tests.targets import resolve_targets
 
 #: worst first: the exit code of a multi-scenario run is the worst of its scenarios
@@ -76,6 +78,10 @@ class Policy:
     png: bool = False
     yardstick_out: Path | None = None
     lock_timeout: float = 3600.0
+    #: a post-deploy gate's name (a profile, the demo): the run gets gap-6's own row
+    gate: str | None = None
+    #: say "scenario 7 of 23, about 9 min left" before each scenario (ha_tests.estimate)
+    countdown: bool = False
     #: the least share of the scenarios that must be measured (a profile's
     #: ``min_measured:``, lowered by ``--allow-skips``); None: at least one
     min_measured: float | None = None
@@ -189,8 +195,8 @@ class Ran:
     """One planned scenario after the run: what happened and where it is written."""
 
     entry: PlannedScenario
-    status: str
-    summary: dict[str, Any] | None
+    status: Status
+    summary: RunSummary | None
     result_dir: Path | None
     #: the Yardstick CaseResult, for a Yardstick case
     case: Any = None
@@ -206,25 +212,29 @@ class Ran:
         """Why it was not measured, as its summary (or Yardstick case) says."""
         if self.case is not None and getattr(self.case, "skipped", None):
             return self.case.skipped
-        summary = self.summary or {}
-        return summary.get("skip_reason") or summary.get("error")
+        if self.summary is None:
+            return None
+        return self.summary.skip_reason or self.summary.error
 
 
 @dataclass
 class SessionResult:
     ran: list[Ran]
+    #: how much was measured, counted once when the run ended (the reporters got this one)
+    coverage: Coverage
     #: what the run wrote besides the results directories: csv, html, junit, yardstick
     outputs: dict[str, Path] = field(default_factory=dict)
-    #: the least share that must be measured (the policy's ``min_measured``)
-    min_measured: float | None = None
+    #: the post-deploy gate's own row (gap-6), when the policy names a gate
+    gate_row: dict[str, Any] | None = None
 
     @property
-    def summaries(self) -> list[dict[str, Any]]:
+    def summaries(self) -> list[RunSummary]:
         return [r.summary for r in self.ran if r.summary is not None]
 
     @property
-    def coverage(self) -> Coverage:
-        return measured(self.ran, self.min_measured)
+    def table(self) -> list[RunSummary | dict[str, Any]]:
+        """What the gap-area table shows: each scenario, then the gate's own row."""
+        return [*self.summaries, *([self.gate_row] if self.gate_row else [])]
 
     @property
     def exit_code(self) -> int:
@@ -311,6 +321,12 @@ class Session:
         entry.targets, entry.unresolved = _resolve(scenario, inventory, entry.seed)
         return entry
 
+    @staticmethod
+    def countdown(plan: Plan) -> Countdown:
+        """The plan's time estimate; a scenario that will be skipped counts as none."""
+        return Countdown([e.scenario for e in plan.entries],
+                         frozenset(e.name for e in plan.entries if e.skip))
+
     # -- running ----------------------------------------------------------------------------
     def run(self, plan: Plan) -> SessionResult:
         refusal = plan.refusal()
@@ -320,7 +336,10 @@ class Session:
         budget = self.policy.max_time
         ran: list[Ran] = []
         catalogs: dict[int, Any] = {}
+        countdown = self.countdown(plan) if self.policy.countdown else None
         for entry in plan.entries:
+            if countdown is not None:
+                self.say(f"== {countdown.next(entry.scenario)}")
             if budget is not None and time.monotonic() - started >= budget:
                 ran.append(_skipped(entry, f"time budget of {budget:g} s used up"))
                 continue
@@ -334,10 +353,13 @@ class Session:
             ran.append(done)
             if done.result_dir is not None:
                 self.say(f"results: {done.result_dir}")
-            if done.status == "interrupted":
+            if done.status is Status.INTERRUPTED:
                 break
-        result = SessionResult(ran, min_measured=self.policy.min_measured)
-        result.outputs = self._write_outputs(ran)
+        result = SessionResult(ran, measured(ran, self.policy.min_measured))
+        if self.policy.gate:
+            result.gate_row = gate_summary(self.policy.gate, result.summaries,
+                                           result.exit_code, time.monotonic() - started)
+        result.outputs = self._write_outputs(ran, result.coverage, result.gate_row)
         return result
 
     def _run_one(self, entry: PlannedScenario, catalogs: dict[int, Any]) -> Ran:
@@ -346,7 +368,7 @@ class Session:
             outcome = ScenarioRunner(entry.scenario, entry.inventory, self.results,
                                      seed=entry.seed, progress=self.progress,
                                      locks=entry.locks).run()
-            return Ran(entry, outcome.status, outcome.summary, outcome.result_dir)
+            return Ran(entry, outcome.status, outcome.result, outcome.result_dir)
         from ha_tests.yardstick.run import catalog_services, run_case
 
         task = entry.task
@@ -363,20 +385,22 @@ class Session:
                    Path(case.result_dir) if case.result_dir else None, case=case)
 
     # -- outputs ----------------------------------------------------------------------------
-    def _write_outputs(self, ran: list[Ran]) -> dict[str, Path]:
+    def _write_outputs(self, ran: list[Ran], gate: Coverage,
+                       gate_row: dict[str, Any] | None = None) -> dict[str, Path]:
         """The same outputs whichever door ran the plan: every registered reporter's, each
-        saying how much was measured (``RunOutputs.gate``)."""
+        saying how much was measured (``gate``, the run's one Coverage) and, for a
+        post-deploy gate, its gap-6 row (``RunOutputs.gate_row``)."""
         from ha_tests.reporters import RunOutputs, write_all
 
         summaries = [r.summary for r in ran if r.summary is not None]
-        finished = next((s["finished"] for s in summaries if s.get("finished")), None)
+        finished = next((s.finished for s in summaries if s.finished), None)
         stamp = (finished or dt.datetime.now(dt.UTC).isoformat())[:19].replace(":", "")
         stem = f"{stamp}-{self.policy.label}" if self.policy.label else stamp
         return write_all(RunOutputs(
             self.results, stem, self.policy, summaries=summaries,
             result_dirs=[r.result_dir for r in ran if r.result_dir],
-            cases=[r.case for r in ran if r.case is not None], say=self.say,
-            gate=measured(ran, self.policy.min_measured)))
+            cases=[r.case for r in ran if r.case is not None], say=self.say, gate=gate,
+            gate_row=gate_row))
 
 
 def _resolve(scenario: Scenario, inventory: Inventory,
@@ -400,6 +424,5 @@ def _skipped(entry: PlannedScenario, why: str) -> Ran:
 
         case = CaseResult(entry.case.test_case, entry.case.name, dict(entry.case.mapped.tags),
                           None, skipped=why)
-        return Ran(entry, "skipped", None, None, case=case)
-    summary = RunSummary.skipped(scenario.name, scenario.gap, why).to_json()
-    return Ran(entry, "skipped", summary, None)
+        return Ran(entry, Status.SKIPPED, None, None, case=case)
+    return Ran(entry, Status.SKIPPED, RunSummary.skipped(scenario.name, scenario.gap, why), None)

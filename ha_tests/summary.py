@@ -11,9 +11,9 @@ import enum
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ha_tests.errors import InputError, Problem
 
@@ -83,6 +83,8 @@ class Metrics(_Model):
     missed_samples: int | None = None
     yardstick_outage: float = 0.0
     window: float = 0.0
+    #: median latency during the fault against the baseline's (relative, with its interval)
+    degradation: Interval | None = None
 
 
 class Verdict(_Model):
@@ -140,6 +142,18 @@ class OperationRecord(_Model):
     undo: dict[str, Any] | None = None
 
 
+class HeadlineItem(_Model):
+    """The gap area's answer for one iteration (``"all"``: the mean over a repeated run's
+    iterations), as ha_tests.headline computes it from the history."""
+
+    iteration: int | Literal["all"]
+    kind: str
+    figure: str
+    verdict: str
+    values: dict[str, Any] = {}
+    label: str | None = None
+
+
 class RunSummary(_Model):
     """summary.json: what one scenario run found, rebuilt from its events.jsonl alone."""
 
@@ -163,6 +177,19 @@ class RunSummary(_Model):
     timing: dict[str, Any] = {}
     versions: dict[str, str | None] = {}
     finished: str | None = None
+    #: what the run found about its gap area (ha_tests.headline), one item per iteration
+    headline: list[HeadlineItem] = []
+
+    @field_validator("schema_version")
+    @classmethod
+    def _this_version(cls, version: int) -> int:
+        """Any way in (a file, a door's dict) refuses a summary of another version: its
+        fields may mean something else, so reading them by these names would be a guess."""
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"schema version {version}, this ha-tests reads "
+                             f"{SCHEMA_VERSION}; rebuild it from its history with "
+                             "'ha-tests analyze DIR'")
+        return version
 
     @classmethod
     def skipped(cls, scenario: str, gap: str, why: str) -> RunSummary:
@@ -193,7 +220,11 @@ class RunSummary(_Model):
 
 
 def load_run_summary(result_dir: Path) -> RunSummary:
-    path = Path(result_dir) / "summary.json"
+    """The summary of a results directory (or the summary.json named), typed; anything this
+    version cannot read is an InputError naming the file and the fix."""
+    path = Path(result_dir)
+    if path.name != "summary.json" or path.is_dir():
+        path = path / "summary.json"
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:

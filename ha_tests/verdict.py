@@ -46,6 +46,12 @@ def judge_monitor(metrics: Any, limits: dict[str, float]) -> list[dict[str, Any]
         worst = metrics.availability.lo
         add("min_availability", worst >= limits["min_availability"], str(metrics.availability),
             f"availability at worst {worst:.4f} vs minimum {limits['min_availability']:.4f}")
+    if "max_degradation" in limits and metrics.degradation is not None:
+        worst = metrics.degradation.hi
+        add("max_degradation", worst <= limits["max_degradation"],
+            metrics.degradation.to_dict(),
+            f"latency during the fault at worst {100 * worst:+.0f} % of the baseline's "
+            f"median vs limit {100 * limits['max_degradation']:+.0f} %")
     if "max_errors" in limits:
         add("max_errors", metrics.error_count <= limits["max_errors"], metrics.error_count,
             f"{metrics.error_count} failed samples vs limit {int(limits['max_errors'])}")

@@ -14,12 +14,12 @@ from history_check import differences, finished_runs
 from lab_session import session_lab
 from lab_settings import LAB_CIDR, LAB_NAME
 
+from ha_tests.locks import state_dir
+
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # each worker its own fault ledger and locks: a heal in one worker never touches the
     # faults another worker's run holds on another lab
-    _state = os.environ.get("HA_TESTS_STATE_DIR") or os.path.join(
-        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "ha-tests")
-    os.environ["HA_TESTS_STATE_DIR"] = os.path.join(_state, os.environ["PYTEST_XDIST_WORKER"])
+    os.environ["HA_TESTS_STATE_DIR"] = str(state_dir() / os.environ["PYTEST_XDIST_WORKER"])
 
 
 def _why_no_lab() -> str | None:
@@ -41,6 +41,15 @@ GROUPS = (("full", lambda item: "full_lab" in item.fixturenames),
            or item.path.name == "test_discovery_podman.py"),
           ("lab", lambda item: "lab" in item.fixturenames or "lab" in item.keywords),
           ("netns", lambda item: "netns_targets" in item.fixturenames))
+#: the same groups by file, for xdist's scheduler (it sees only test ids): a file's tests
+#: all run on one worker, one after the other, and so do the files of one group
+GROUP_FILES = {
+    "full": ("tests/full/",),
+    "kolla": ("tests/lab/test_kolla_lab.py", "tests/lab/test_discovery_podman.py"),
+    "lab": ("tests/lab/", "tests/attackers/test_attack_lab.py",
+            "tests/monitors/test_lab_cloud.py", "tests/yardstick/test_yardstick_lab.py"),
+    "netns": ("tests/monitors/test_vm_ping.py",),
+}
 #: under pytest-xdist the longest group first: the full lab's tests take half the suite
 ORDER = ("full", "lab", "kolla", "netns")
 
@@ -49,17 +58,39 @@ def group_of(item) -> str | None:
     return next((name for name, holds in GROUPS if holds(item)), None)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the markers
+def file_group(nodeid: str) -> str | None:
+    path = nodeid.split("::", 1)[0]
+    # the kolla lab's files lie in tests/lab/ too: the narrower groups are asked first
+    return next((name for name in ("full", "kolla", "netns", "lab")
+                 if any(path.startswith(prefix) for prefix in GROUP_FILES[name])), None)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``-n N`` (README.rst, the test command): one work unit per group of
+    GROUP_FILES, one per test elsewhere (xdist's own ``loadgroup`` marks were ignored with
+    this pytest: every test of a group went wherever there was room)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LabGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return file_group(nodeid) or nodeid
+
+    return LabGroupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Under ``-n N --dist loadgroup`` (README.rst, the test command) the tests of one lab
-    run on one worker, one after the other, as they would in one process; the labs' groups
-    run side by side."""
-    for item in items:
-        group = group_of(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+    """Each lab's tests on one worker, in order; a test that holds a group's lab from a file
+    the scheduler does not know for that group is refused, before two labs of one name
+    clash."""
+    misplaced = [f"{item.nodeid} (holds '{group}')" for item in items
+                 if (group := group_of(item)) and file_group(item.nodeid) != group]
+    if misplaced:
+        raise pytest.UsageError(
+            "tests/conftest.py: add these tests' files to GROUP_FILES under the group they "
+            "hold, so that xdist runs them on the worker of that lab: " + ", ".join(misplaced))
     if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker's config has no numprocesses
-        items.sort(key=lambda item: ORDER.index(g) if (g := group_of(item)) else len(ORDER))
+        items.sort(key=lambda item: ORDER.index(g) if (g := file_group(item.nodeid))
+                   else len(ORDER))
     reason = _why_no_lab()
     if reason is None:
         return

@@ -12,13 +12,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ha_tests.summary import RunSummary
+
 MEASURED = ("pass", "fail")
 BOUNDED = ("total_downtime", "longest_outage", "detection_time", "recovery_time",
            "recovery_after_rollback", "availability")
 
 
-def assert_measured(summary: dict[str, Any], events: list[dict[str, Any]] | None = None,
-                    output: str = "") -> None:
+def assert_measured(summary: RunSummary | dict[str, Any],
+                    events: list[dict[str, Any]] | None = None, output: str = "") -> None:
+    if isinstance(summary, RunSummary):
+        summary = summary.to_json()  # checked as the file holds it
     name = summary.get("scenario")
     context = f"{name}: {summary.get('status')}: {summary.get('error')}\n{output}"
     assert summary["status"] in MEASURED, context

@@ -7,6 +7,7 @@ import sys
 from ha_tests.discovery.catalog import load_catalog
 from ha_tests.discovery.complete import complete_inventory, merged_data, needs_of
 from ha_tests.discovery.discover import discover
+from ha_tests.discovery.facts import DEFAULT_TIMEOUT
 from ha_tests.discovery.render import render, write
 from ha_tests.errors import ExitCode
 
@@ -18,6 +19,10 @@ def add_source_options(parser) -> None:
                         help="kolla-ansible's globals.yml (kolla_internal_vip_address)")
     parser.add_argument("--openrc", help="an openrc file (kolla's admin-openrc.sh) to read "
                         "Keystone's catalog with")
+    parser.add_argument("--discover-timeout", type=float, default=DEFAULT_TIMEOUT,
+                        metavar="SECONDS", help="how long a node may take to answer each of "
+                        "discovery's read-only commands (default %(default)g; a slow or "
+                        "emulated node needs more)")
 
 
 def register(sub) -> None:
@@ -50,7 +55,8 @@ def cmd_discover(args) -> int:
     if args.known_hosts:
         inventory = with_known_hosts(inventory, args.known_hosts)
     found = discover(inventory, catalog=load_catalog(args.catalog),
-                     globals_file=args.kolla_globals, openrc=args.openrc)
+                     globals_file=args.kolla_globals, openrc=args.openrc,
+                     timeout=args.discover_timeout)
     for line in found.lines():
         print(line, file=sys.stderr)
     if args.output:
@@ -75,13 +81,17 @@ def with_known_hosts(inventory, path: str):
 
 def completed(inventory, scenarios, args):
     """The inventory a run uses: discovery fills what the scenarios need and it lacks, and
-    says what it found (on stderr), unless ``--no-discover``."""
+    says what it found (on stderr), unless ``--no-discover``; ``--known-hosts`` is the
+    default known_hosts of its nodes."""
+    if inventory is not None and getattr(args, "known_hosts", None):
+        inventory = with_known_hosts(inventory, args.known_hosts)
     if not getattr(args, "discover", True) or inventory is None:
         return inventory
     inventory, report = complete_inventory(
         inventory, needs_of(scenarios), catalog=load_catalog(getattr(args, "catalog", None)),
         globals_file=getattr(args, "kolla_globals", None),
-        openrc=getattr(args, "openrc", None))
+        openrc=getattr(args, "openrc", None),
+        timeout=getattr(args, "discover_timeout", DEFAULT_TIMEOUT))
     for line in report:
         print(line, file=sys.stderr)
     return inventory

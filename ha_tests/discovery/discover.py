@@ -14,7 +14,7 @@ from pathlib import Path
 from ha_tests.discovery import kolla
 from ha_tests.discovery.catalog import Catalog, load_catalog
 from ha_tests.discovery.endpoints import Endpoint, catalog_endpoints
-from ha_tests.discovery.facts import NodeFacts, gather
+from ha_tests.discovery.facts import DEFAULT_TIMEOUT, NodeFacts, gather
 from ha_tests.discovery.vips import VipCandidate, find_vips
 from ha_tests.discovery.ways import Finding, Way
 from ha_tests.errors import HaTestsError
@@ -95,9 +95,9 @@ def installer_host(node) -> bool:
     return bool(node.roles) and set(node.roles) <= INSTALLER_ROLES
 
 
-def _ask(pool: ShellPool, node_name: str) -> NodeFacts:
+def _ask(pool: ShellPool, node_name: str, timeout: float) -> NodeFacts:
     shell = pool.get(node_name)
-    facts = gather(shell)
+    facts = gather(shell, timeout)
     for way in ways():
         way.gather(shell, facts)
     return facts
@@ -123,8 +123,10 @@ def _group(name: str, findings: list[Finding]) -> tuple[DiscoveredService | None
 
 def discover(inventory: Inventory, *, catalog: Catalog | None = None,
              globals_file: str | Path | None = None, openrc: str | Path | None = None,
-             endpoints: bool = True, pool: ShellPool | None = None) -> Discovery:
-    """Ask every node of the inventory over its transport (SSH, host keys verified)."""
+             endpoints: bool = True, pool: ShellPool | None = None,
+             timeout: float = DEFAULT_TIMEOUT) -> Discovery:
+    """Ask every node of the inventory over its transport (SSH, host keys verified),
+    each command given ``timeout`` seconds."""
     catalog = catalog or load_catalog()
     result = Discovery()
     own_pool = pool is None
@@ -137,7 +139,7 @@ def discover(inventory: Inventory, *, catalog: Catalog | None = None,
                                 f"(role {', '.join(node.roles)}), not a node of the cloud")
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(8, len(asked)))) as threads:
-            futures = {n.name: threads.submit(_ask, pool, n.name) for n in asked}
+            futures = {n.name: threads.submit(_ask, pool, n.name, timeout) for n in asked}
             for name, future in futures.items():
                 try:
                     facts.append(future.result())

@@ -158,7 +158,11 @@ done
 """
 
 
-def gather(shell: Shell, timeout: float = 30.0) -> NodeFacts:
+#: how long one node may take to answer each of discovery's read-only commands
+DEFAULT_TIMEOUT = 30.0
+
+
+def gather(shell: Shell, timeout: float = DEFAULT_TIMEOUT) -> NodeFacts:
     """Ask one node; raises TransportError if it cannot be reached."""
     facts = NodeFacts(shell.node_name)
     facts.processes = list_processes(shell, timeout)

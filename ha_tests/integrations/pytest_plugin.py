@@ -137,10 +137,8 @@ def run_scenario(config, scenario, inventory=None):
         pytest.skip(str(refusal))
     (ran,) = session.run(plan).ran
     from ha_tests.runner import RunOutcome
-    from ha_tests.summary import RunSummary
 
-    return RunOutcome(ran.status, ran.result_dir,
-                      RunSummary.of(ran.summary) if ran.summary else None)
+    return RunOutcome(ran.status, ran.result_dir, ran.summary)
 
 
 @pytest.fixture

@@ -35,7 +35,9 @@ if __name__ == "__main__":
 else:
     import importlib
 
-    sys.argv = sys.argv[:1]
+    # the API's name as the program's, before oslo.messaging reads it: its queue manager
+    # names reply queues by it, and nova-api and cinder-api on one node must not share one
+    sys.argv = [os.environ.get("HA_TESTS_LAB_APP", sys.argv[0])]
     if os.environ.get("HA_TESTS_LAB_CONFIG_FILE"):  # an app that reads only sys.argv (Cinder)
         sys.argv += ["--config-file", os.environ["HA_TESTS_LAB_CONFIG_FILE"]]
     app = os.environ["HA_TESTS_LAB_APP"]

@@ -29,7 +29,13 @@ from ha_tests.lab.openstack import (
     venv_bin,
     wsgi_service,
 )
-from ha_tests.lab.plan import CINDER_API_PORT, LabPlan, NodePlan
+from ha_tests.lab.plan import (
+    CINDER_API_PORT,
+    SERVICE_DOWN_TIME,
+    SERVICE_REPORT_INTERVAL,
+    LabPlan,
+    NodePlan,
+)
 from ha_tests.lab.system import run, write_secret
 
 AA_CLUSTER = "lab-aa"
@@ -83,6 +89,8 @@ auth_strategy = keystone
 osapi_volume_workers = 1
 api_paste_config = {paste}
 default_volume_type = lab-aa
+report_interval = {SERVICE_REPORT_INTERVAL}
+service_down_time = {SERVICE_DOWN_TIME}
 
 [database]
 connection = {mariadb.url(plan, secrets.database, "cinder")}
@@ -97,6 +105,7 @@ lock_path = {state}/locks
 [oslo_messaging_notifications]
 driver = messagingv2
 
+{rabbitmq.oslo_messaging_section(plan, node)}
 {keystone_authtoken(plan, secrets.service, "cinder")}
 {nova_section}
 {backends}"""

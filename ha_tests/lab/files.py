@@ -25,11 +25,19 @@ from ha_tests.lab.plan import (
     REGION,
     LabPlan,
 )
-from ha_tests.lab.system import write_secret
+from ha_tests.lab.system import SecretText, read_secret, write_secret
+
+
+class _Dumper(yaml.SafeDumper):
+    """YAML's safe dumper, taking the lab's secrets (a str subclass) as the strings they are."""
+
+
+_Dumper.add_representer(SecretText, yaml.SafeDumper.represent_str)
 
 
 def _dump(data) -> str:
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                     width=100)
 
 
 def hactl(plan: LabPlan, verb: str, service: str) -> str:
@@ -60,7 +68,8 @@ def inventory(plan: LabPlan, bmc_password: str, servers: list[dict] | None = Non
     if plan.full:
         services.update(_full_services(plan))
     services = kolla.as_containers(plan, services)
-    extra = {"notifications": {"transport_url": bus_url}} if bus_url else {}
+    extra = ({"notifications": {"transport_url": bus_url, "quorum_queues": True}}
+             if bus_url else {})
     data = {
         "name": plan.name,
         "test_target": True,
@@ -142,9 +151,13 @@ def clouds_yaml(plan: LabPlan, admin_password: str) -> str:
     }}})
 
 
-def pod_yaml(plan: LabPlan, bmc_password: str) -> str:
+def pod_yaml(plan: LabPlan, bmc_password: str, ssh_password: str | None = None) -> str:
+    """Yardstick's pod.yaml of the lab: SSH with the lab's key, or with root's password
+    (``ssh_password``: ``pod-password.yaml``), both of which Yardstick's pod files use."""
     # node0 is Yardstick's Jumpserver (test cases name it as jump_host): here the runner's
     # own machine, on the host side of the bridge. ha-tests drives BMCs itself, not from it.
+    login = ({"password": ssh_password} if ssh_password is not None
+             else {"key_filename": str(plan.dir / "ssh" / "id_ed25519")})
     jump = {"name": "node0", "role": "Jumpserver", "ip": plan.host_ip, "user": "root",
             "key_filename": str(plan.dir / "ssh" / "id_ed25519")}
     nodes = [jump] + [{
@@ -152,7 +165,7 @@ def pod_yaml(plan: LabPlan, bmc_password: str) -> str:
         "role": "Controller" if node.is_controller else "Compute",
         "ip": node.mgmt_ip,
         "user": "root",
-        "key_filename": str(plan.dir / "ssh" / "id_ed25519"),
+        **login,
         "ipmi_ip": node.bmc_ip,
         "ipmi_user": BMC_USER,
         "ipmi_password": bmc_password,
@@ -179,6 +192,10 @@ def write_all(plan: LabPlan, admin_password: str, bmc_password: str,
     write_secret(plan.dir / "inventory.yaml", inventory(plan, bmc_password, servers, bus_url))
     write_secret(plan.dir / "clouds.yaml", clouds_yaml(plan, admin_password))
     write_secret(plan.dir / "pod.yaml", pod_yaml(plan, bmc_password))
+    ssh_password = plan.dir / "secrets" / "ssh-password"
+    if ssh_password.exists():
+        write_secret(plan.dir / "pod-password.yaml",
+                     pod_yaml(plan, bmc_password, read_secret(ssh_password)))
     write_secret(plan.dir / "openrc", openrc(plan, admin_password))
     if plan.kolla:
         bmc = {n.name: {"ipmi_address": n.bmc_ip, "ipmi_port": str(BMC_PORT),

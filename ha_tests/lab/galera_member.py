@@ -9,7 +9,12 @@ and a powered-off node rejoins at boot:
 * otherwise wait until another member's replication port answers, then start and join it
   (IST from the survivors' cache, or a full SST);
 * if none answers and this member's ``grastate.dat`` says ``safe_to_bootstrap: 1`` (it was
-  the last to leave a cluster that stopped whole), bootstrap from it after a grace period.
+  the last to leave a cluster that stopped whole), bootstrap from it after a grace period;
+* if this member was in the primary component when it died (``gvwstate.dat`` is there:
+  Galera removes it on a clean stop), start at once without bootstrapping: Galera's
+  ``pc.recovery`` restores that component when all of its members are back, which is how a
+  cluster whose every member was killed (or lost power) together comes back by itself.
+  Waiting for another member here deadlocked: each waited for the others, none started.
 
 A member that joins after a crash (SIGKILL, power-off: ``grastate.dat`` says ``seqno: -1``)
 first recovers its position from InnoDB (``mariadbd --wsrep-recover``, what Debian's
@@ -65,6 +70,12 @@ def safe_to_bootstrap(datadir: str | None) -> bool:
     return any(line.split() == ["safe_to_bootstrap:", "1"] for line in text.splitlines())
 
 
+def saved_primary_view(datadir: str | None) -> bool:
+    """``gvwstate.dat`` exists: the member stopped while in a primary component, which
+    ``pc.recovery`` can restore (a clean stop removes the file)."""
+    return (Path(datadir or "") / "gvwstate.dat").is_file()
+
+
 def crashed(datadir: str | None) -> bool:
     """``grastate.dat`` exists and holds no position: the server did not stop cleanly."""
     try:
@@ -110,6 +121,11 @@ def decide(argv: list[str], marker: Path, clock=time.monotonic, sleep=time.sleep
         alive = [a for a in others if reach(a)]
         if alive:
             say(f"galera: joining the cluster through {', '.join(alive)}")
+            return argv
+        if saved_primary_view(option(argv, "datadir")):
+            say("galera: no other member answers, and this one was in the primary component "
+                "when it stopped (gvwstate.dat): starting so that pc.recovery restores that "
+                "component once its members are back")
             return argv
         if safe_to_bootstrap(option(argv, "datadir")) and clock() - started > LAST_ONE_GRACE:
             say("galera: no other member answers and this one left last "

@@ -24,7 +24,6 @@ from ha_tests.lab.plan import (
     NETWORK_PORT,
     NOVA_API_PORT,
     PLACEMENT_PORT,
-    RABBIT_PORT,
     LabPlan,
     NodePlan,
 )
@@ -102,7 +101,8 @@ listen mariadb
 
 
 def full_sections(plan: LabPlan) -> str:
-    """The full profile's APIs (HTTP, like Keystone), its database and its bus (TCP)."""
+    """The full profile's APIs (HTTP, like Keystone). Not its bus: the services reach the
+    RabbitMQ cluster's brokers directly (``rabbitmq.transport_url``)."""
     text = ""
     for section, port in FULL_HTTP_APIS:
         servers = "\n".join(f"    server {c.name} {c.mgmt_ip}:{port} check"
@@ -114,25 +114,6 @@ listen {section}
     http-check expect status 200-399
     default-server inter 1s fastinter 250ms downinter 1s fall 2 rise 2 slowstart 10s
 {servers}
-"""
-    # TCP: the bus. Every connection goes to the first broker while it is
-    # up; when it fails, all of them are cut and go to the first backup together, and when
-    # it is back, the backup's are cut so that everyone returns together: a bus split
-    # between two standalone brokers loses every RPC that crosses it.
-    first, *backups = plan.controllers
-    rabbits = "\n".join(
-        [f"    server {first.name} {first.mgmt_ip}:{RABBIT_PORT} check "
-         "on-marked-up shutdown-backup-sessions"]
-        + [f"    server {c.name} {c.mgmt_ip}:{RABBIT_PORT} check backup" for c in backups])
-    text += f"""
-listen rabbitmq
-    bind {plan.vip}:{RABBIT_PORT}
-    mode tcp
-    option tcplog
-    timeout client 1h
-    timeout server 1h
-    default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
-{rabbits}
 """
     return text
 

@@ -60,6 +60,7 @@ from ha_tests.lab.system import (
     kill,
     netns_pids,
     pss_kib,
+    read_secret,
     require_root,
     rss_kib,
     wait_until,
@@ -69,6 +70,8 @@ from ha_tests.lab.system import (
 UP_TIMEOUT = 120.0
 #: lab up waits this long for the database cluster: its members join one SST at a time
 CLUSTER_TIMEOUT = 240.0
+#: how long a Galera cluster may take to get a primary component before lab up reforms it
+FORM_TIMEOUT = 90.0
 # Hypervisors started by this process, so ``down`` can reap them (no zombie left behind).
 _children: dict[str, subprocess.Popen] = {}
 
@@ -108,6 +111,11 @@ class Lab:
         return self.dir / "pod.yaml"
 
     @property
+    def pod_password_yaml_path(self) -> Path:
+        """The same pod.yaml, logging in with root's password instead of the lab's key."""
+        return self.dir / "pod-password.yaml"
+
+    @property
     def kolla_multinode_path(self) -> Path:
         """kolla-ansible's ``multinode`` for the lab's machines (``--style kolla`` only)."""
         return files.kolla_multinode_path(self.plan)
@@ -130,7 +138,7 @@ class Lab:
 
     @property
     def admin_password(self) -> str:
-        return (self.dir / "secrets" / "admin-password").read_text().strip()
+        return read_secret(self.dir / "secrets" / "admin-password")
 
     def power(self, node: str) -> NodePower:
         return NodePower(node, self.dir)
@@ -241,7 +249,7 @@ class Lab:
         for node in self.plan.nodes:
             self.power(node.name).on()
         step("nodes booted")
-        self._bootstrap_keystone(admin_password, service_secrets.database)
+        self._bootstrap_keystone(admin_password, service_secrets.database, step)
         step("keystone: db_sync and bootstrap through the VIP")
 
         known = [f"{n.mgmt_ip} {host_keys[n.name]}" for n in self.plan.nodes]
@@ -258,13 +266,21 @@ class Lab:
             step("virtual BMCs skipped: ha_tests/lab/vbmc.py is missing")
 
         self._wait_ready(admin_password, step)
-        if not wait_until(lambda: mariadb.cluster_whole(self.plan, service_secrets.database),
-                          timeout=CLUSTER_TIMEOUT, interval=1):
+        if not self._galera_formed(lambda: mariadb.cluster_whole(
+                self.plan, service_secrets.database), service_secrets.database, step):
+            tails = mariadb.log_tails(self.plan, (service_secrets.database, admin_password))
             raise LabError(f"the Galera cluster did not reach {len(mariadb.members(self.plan))}"
-                           f" synced members within {CLUSTER_TIMEOUT:.0f} s; see "
-                           f"{self.dir}/nodes/ctl*/log/mariadb-error.log")
+                           f" synced members within {CLUSTER_TIMEOUT:.0f} s; the members' logs "
+                           f"({self.dir}/nodes/ctl*/log/mariadb-error.log) end:\n  {tails}")
         step(f"galera: {len(mariadb.members(self.plan))} members synced")
         if full_secrets is not None:
+            if not wait_until(lambda: rabbitmq.cluster_whole(self.plan),
+                              timeout=CLUSTER_TIMEOUT, interval=1):
+                raise LabError(f"the RabbitMQ brokers did not form one cluster of "
+                               f"{len(rabbitmq.members(self.plan))} within "
+                               f"{CLUSTER_TIMEOUT:.0f} s; see "
+                               f"{self.dir}/nodes/ctl*/log/rabbitmq-server.log")
+            step(f"rabbitmq: {len(rabbitmq.members(self.plan))} brokers in one cluster")
             servers = full_profile.set_up(self.plan, admin_password, full_secrets, pool, step)
             files.write_all(self.plan, admin_password, bmc_password, servers,
                             rabbitmq.transport_url(self.plan, full_secrets.bus))
@@ -274,7 +290,22 @@ class Lab:
         step(f"lab {self.name} is up; VIP {self.plan.vip} held by {self.vip_holder()}")
         return True
 
-    def _bootstrap_keystone(self, admin_password: str, database_password: str) -> None:
+    def _galera_formed(self, formed: Callable[[], object], database_password: str,
+                       step: Callable[[str], None]) -> object:
+        """Wait for ``formed``; if no member has reached a primary component after
+        FORM_TIMEOUT (a bootstrap that died under the members joining it leaves them all in
+        a non-primary view, waiting for each other), reform the cluster as an operator
+        would (``mariadb.reform``) and wait again."""
+        value = wait_until(formed, timeout=FORM_TIMEOUT, interval=0.5)
+        if value or mariadb.has_primary(self.plan, database_password):
+            return value or wait_until(formed, timeout=CLUSTER_TIMEOUT, interval=1)
+        step(f"galera: no member in a primary component after {FORM_TIMEOUT:.0f} s: "
+             "reforming the cluster")
+        step(f"galera: {mariadb.reform(self.plan)}")
+        return wait_until(formed, timeout=CLUSTER_TIMEOUT, interval=1)
+
+    def _bootstrap_keystone(self, admin_password: str, database_password: str,
+                            step: Callable[[str], None]) -> None:
         last_error = []
 
         def database_answers():
@@ -284,10 +315,11 @@ class Lab:
                 last_error[:] = [error]
                 return None
 
-        if not wait_until(database_answers, timeout=CLUSTER_TIMEOUT, interval=0.5):
+        if not self._galera_formed(database_answers, database_password, step):
             raise LabError(f"the database does not answer through the VIP {self.plan.vip} "
-                           f"({last_error[0] if last_error else 'no answer'}); see "
-                           f"{self.dir}/nodes/ctl1/log/mariadb-error.log")
+                           f"({last_error[0] if last_error else 'no answer'}); the members' logs "
+                           f"({self.dir}/nodes/ctl*/log/mariadb-error.log) end:\n  "
+                           f"{mariadb.log_tails(self.plan, (database_password, admin_password))}")
         keystone.bootstrap(self.plan, admin_password)
 
     def _check_range_free(self) -> None:
@@ -314,12 +346,22 @@ class Lab:
         # Letters and digits only (never a leading "-" that a command line would take for an
         # option); IPMI passwords are at most 20 bytes; ipmitool -f wants no newline.
         alphabet = string.ascii_letters + string.digits
-        for name, length in (("admin-password", 24), ("bmc-password", 16)):
+        for name, length in (("admin-password", 24), ("bmc-password", 16),
+                             ("ssh-password", 20)):
             path = directory / name
             if not path.exists():
                 write_secret(path, "".join(secrets.choice(alphabet) for _ in range(length)))
-            values.append(path.read_text().strip())
+            values.append(read_secret(path))
         return values[0], values[1]
+
+    @property
+    def ssh_password(self) -> str:
+        """Root's password on every node (sshd.py), for inventories that give a password."""
+        return read_secret(self.dir / "secrets" / "ssh-password")
+
+    @property
+    def shadow_path(self) -> Path:
+        return self.dir / "ssh" / "shadow"
 
     def _ssh_keys(self, pool) -> dict[str, str]:
         ssh_dir = self.dir / "ssh"
@@ -331,6 +373,7 @@ class Lab:
                 for n in self.plan.nodes}
         user_key = sshd.make_key(ssh_dir / "id_ed25519", f"ha-tests-lab@{self.name}")
         (ssh_dir / "authorized_keys").write_text(user_key + "\n")
+        sshd.write_shadow(self.shadow_path, self.ssh_password)
         return {name: " ".join(job.result().split()[:2]) for name, job in jobs.items()}
 
     def _write_node(self, node: NodePlan) -> None:
@@ -372,6 +415,7 @@ class Lab:
             "network": {"interfaces": interfaces, "sysctls": sysctls},
             "directories": ["/run/sshd"],
             "masks": [{"path": str(Path.home() / ".bashrc"), "source": str(empty)},
+                      {"path": str(sshd.HOST_SHADOW), "source": str(self.shadow_path)},
                       *containers.pop("masks", [])],
             "services": services,
             **containers,

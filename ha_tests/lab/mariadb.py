@@ -13,11 +13,14 @@ of any member, joins the members that answer (IST, or an rsync SST): see
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import pwd
+import re
 import sys
 from pathlib import Path
 
+from ha_tests.lab import galera_member, hactl
 from ha_tests.lab.openstack import python_env
 from ha_tests.lab.plan import MARIADB_PORT, LabPlan, NodePlan
 from ha_tests.lab.system import LabError, run, write_secret
@@ -62,6 +65,30 @@ def bootstrap_marker(plan: LabPlan) -> Path:
     """Present from ``prepare`` until the first member's first start: that start, and only
     it, creates a new cluster; any later start of it joins the others."""
     return plan.node_dir(node(plan).name) / "galera-bootstrap"
+
+
+def error_log(plan: LabPlan, host: NodePlan) -> Path:
+    return plan.node_dir(host.name) / "log" / "mariadb-error.log"
+
+
+def log_tails(plan: LabPlan, secrets: tuple[str, ...], lines: int = 6) -> str:
+    """The last lines of each member's error log (with what ``galera_member`` decided), for
+    an error that must say why the cluster did not form: the lab, and so the log, may be
+    gone by the time someone reads it. The lab's secrets are blanked out of them."""
+
+    def mask_text(line: str) -> str:
+        for secret in secrets:
+            line = line.replace(secret, "***")
+        return line
+
+    parts = []
+    for host in members(plan):
+        try:
+            tail = error_log(plan, host).read_text(errors="replace").splitlines()[-lines:]
+        except OSError as error:
+            tail = [f"(no log: {error.strerror})"]
+        parts.append(f"{host.name}: " + "\n    ".join(mask_text(line) for line in tail))
+    return "\n  ".join(parts)
 
 
 def url(plan: LabPlan, password: str, database: str) -> str:
@@ -113,7 +140,6 @@ def init_file(plan: LabPlan) -> Path:
 
 def server_argv(plan: LabPlan, host: NodePlan) -> list[str]:
     """The member's ``mariadbd`` command line (``galera_member`` adds whether it bootstraps)."""
-    node_dir = plan.node_dir(host.name)
     addresses = ",".join(m.mgmt_ip for m in members(plan))
     provider_options = ";".join([
         f"gmcast.listen_addr=tcp://{host.mgmt_ip}:{GCOMM_PORT}",
@@ -138,7 +164,7 @@ def server_argv(plan: LabPlan, host: NodePlan) -> list[str]:
             f"--wsrep-cluster-address=gcomm://{addresses}",
             f"--wsrep-node-name={host.name}", f"--wsrep-node-address={host.mgmt_ip}",
             "--wsrep-sst-method=rsync", f"--wsrep-provider-options={provider_options}",
-            f"--log-error={node_dir}/log/mariadb-error.log"]
+            f"--log-error={error_log(plan, host)}"]
 
 
 def service(plan: LabPlan, host: NodePlan) -> dict:
@@ -147,7 +173,7 @@ def service(plan: LabPlan, host: NodePlan) -> dict:
     return {"name": "mariadb", "path": sys.executable,
             "argv": ["galera-member", "-m", "ha_tests.lab.galera_member",
                      "--bootstrap-marker", str(bootstrap_marker(plan)),
-                     "--log", str(plan.node_dir(host.name) / "log" / "mariadb-error.log"),
+                     "--log", str(error_log(plan, host)),
                      "--", *server_argv(plan, host)],
             "env": python_env()}
 
@@ -185,6 +211,18 @@ def cluster_status(plan: LabPlan, password: str, timeout: float = 3.0,
             "cluster": found.get("wsrep_cluster_status")}
 
 
+def has_primary(plan: LabPlan, password: str) -> bool:
+    """Some member answers and is in a primary component (a cluster that may still be
+    forming, or a member still joining it, but one that can form without help)."""
+    for host in members(plan):
+        try:
+            if cluster_status(plan, password, host=host.mgmt_ip)["cluster"] == "Primary":
+                return True
+        except Exception:  # pymysql's errors: this member does not answer (yet)
+            continue
+    return False
+
+
 def cluster_whole(plan: LabPlan, password: str) -> bool:
     """Every member answers, synced, in one primary cluster of all of them, and the VIP
     leads to one of them (False while the cluster forms or a member rejoins)."""
@@ -195,3 +233,45 @@ def cluster_whole(plan: LabPlan, password: str) -> bool:
         return False
     return all(s["size"] == len(members(plan)) and s["cluster"] == "Primary"
                and s["state"] == "Synced" for s in statuses)
+
+
+def _control(plan: LabPlan, host: NodePlan, verb: str) -> tuple[int, str]:
+    """``hactl <verb> mariadb`` on the member's node, from the host (its PID 1's socket)."""
+    return hactl.request(plan.node_dir(host.name) / "run" / "hactl.sock", verb, "mariadb",
+                         timeout=180)
+
+
+def _seqno(position: str | None) -> int:
+    return int(position.rsplit(":", 1)[1]) if position else -1
+
+
+def reform(plan: LabPlan) -> str:
+    """Bring back a cluster that has no primary component and cannot get one by itself
+    (every member waiting for another, or all of them in a non-primary view), the way an
+    operator does and kolla-ansible's ``mariadb_recovery`` automates: stop every member,
+    find each one's last committed position (``mariadbd --wsrep-recover``), mark the most
+    advanced one ``safe_to_bootstrap: 1`` and start them all: that one bootstraps
+    (``galera_member``'s last-one rule), the others join it. Returns what was done."""
+    hosts = members(plan)
+    for host in hosts:
+        _control(plan, host, "stop")
+    with concurrent.futures.ThreadPoolExecutor(len(hosts)) as pool:
+        found = pool.map(lambda h: galera_member.recover(
+            server_argv(plan, h), run_dir(plan, h) / "wsrep-recover.log"), hosts)
+        positions = dict(zip([h.name for h in hosts], found, strict=True))
+    chosen = max(hosts, key=lambda h: _seqno(positions[h.name]))  # ties: the first member
+    state = data_dir(plan, chosen) / "grastate.dat"
+    try:
+        text = state.read_text()
+    except OSError:
+        text = ""
+    if re.search(r"^safe_to_bootstrap:", text, re.M):
+        text = re.sub(r"^safe_to_bootstrap:.*$", "safe_to_bootstrap: 1", text, flags=re.M)
+    else:
+        text += "safe_to_bootstrap: 1\n"
+    state.write_text(text)
+    for host in hosts:
+        _control(plan, host, "start")
+    return (f"stopped all {len(hosts)} members, positions "
+            + ", ".join(f"{name} {_seqno(p)}" for name, p in positions.items())
+            + f"; {chosen.name} (the most advanced) bootstraps, the others join it")

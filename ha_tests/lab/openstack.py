@@ -19,7 +19,7 @@ from pathlib import Path
 
 import ha_tests
 from ha_tests.lab.plan import KEYSTONE_PORT, SERVICE_PROJECT, LabPlan
-from ha_tests.lab.system import write_secret
+from ha_tests.lab.system import read_secret, write_secret
 
 SERVICE_USERS = ("nova", "placement", "cinder")
 
@@ -42,7 +42,7 @@ class Secrets:
             path = directory / file
             if not path.exists():
                 write_secret(path, "".join(secrets.choice(alphabet) for _ in range(24)))
-            values[field] = path.read_text().strip()
+            values[field] = read_secret(path)
         return cls(**values)
 
 

@@ -45,6 +45,11 @@ BMC_USER = "admin"
 ADMIN_USER = "admin"
 CLOUD_NAME = "ha-lab"
 REGION = "RegionOne"
+#: how often Nova's and Cinder's services report in, and how long a silent one takes to be
+#: published "down" (their defaults: 10 s and 60 s). A deployment sets these too; the lab's
+#: are shorter so that the gap scenarios' tests wait half as long (docs/lab.rst)
+SERVICE_REPORT_INTERVAL = 5
+SERVICE_DOWN_TIME = 30
 # Link names are limited to 15 characters: "<name>-ctl1" must fit.
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,9}$")
 

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 
 class LabError(RuntimeError):
@@ -125,6 +126,21 @@ def netns_list() -> list[str]:
 def netns_pids(netns: str) -> list[int]:
     result = ip("netns", "pids", netns, check=False)
     return [int(p) for p in result.stdout.split() if p.isdigit()]
+
+
+class SecretText(str):
+    """A secret of the lab's: its value wherever a string is used, ``'***'`` as a repr (a
+    failing test's traceback shows each frame's arguments by their repr: lab up's passwords
+    were in CI's output)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+def read_secret(path) -> SecretText:
+    return SecretText(Path(path).read_text().strip())
 
 
 def write_secret(path, text: str) -> None:

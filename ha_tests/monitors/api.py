@@ -47,7 +47,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from ha_tests import masking
-from ha_tests.errors import PreflightError
+from ha_tests.errors import CloudUnreachable, PreflightError
 from ha_tests.monitors.base import Monitor, ProbeResult
 from ha_tests.validation import StrictModel
 
@@ -116,6 +116,32 @@ def open_connection(ctx, timeout: float, **overrides: Any):
     return conn
 
 
+def in_catalog(conn, service_type: str) -> bool:
+    """Whether the cloud's catalog has the service; raises when the catalog cannot be read.
+
+    Not the SDK's ``has_service``, which answers False for a sign-in that failed too
+    (keystone unreachable right after a controller came back): a preflight would then say
+    the cloud has no such service."""
+    return bool(conn.config.has_service(service_type)
+                and conn.get_session_endpoint(service_type))
+
+
+def preflight_error(text: str, exc: BaseException) -> PreflightError:
+    """What a monitor's setup raises for ``exc``: CloudUnreachable (asked again while the
+    cloud settles) when nothing answered or a proxy had no backend; a plain PreflightError for
+    an answer that will not change by waiting (bad credentials, a missing resource)."""
+    from keystoneauth1 import exceptions as ksa
+
+    transient = (ksa.ConnectFailure, ksa.ConnectionError, ksa.ServiceUnavailable,
+                 ksa.BadGateway, ksa.GatewayTimeout, ConnectionError)
+    seen: BaseException | None = exc
+    while seen is not None:  # the SDK wraps keystoneauth's error without ``from``
+        if isinstance(seen, transient):
+            return CloudUnreachable(text)
+        seen = seen.__cause__ or seen.__context__
+    return PreflightError(text)
+
+
 def secrets_of(conn) -> list[str]:
     """The connection's credentials, also handed to the program's masker."""
     auth = conn.config.config.get("auth") or {}
@@ -154,7 +180,7 @@ class ApiMonitor(Monitor):
         self._auth_lock = threading.Lock()
         try:
             if self.params.service != "identity" and \
-                    not self.conn.has_service(attribute.replace("_", "-")):
+                    not in_catalog(self.conn, attribute.replace("_", "-")):
                 raise PreflightError(f"{self.name}: the cloud has no {self.params.service} "
                                      f"service ({project}) in its catalog")
             self.adapter = getattr(self.conn, attribute)
@@ -170,8 +196,8 @@ class ApiMonitor(Monitor):
         except PreflightError:
             raise
         except Exception as exc:
-            raise PreflightError(f"{self.name}: cannot reach the {self.params.service} API: "
-                                 + describe_error(exc, self.secrets)["error"]) from None
+            raise preflight_error(f"{self.name}: cannot reach the {self.params.service} API: "
+                                  + describe_error(exc, self.secrets)["error"], exc) from None
         if self.request is None:  # token-issue: remember how to build a fresh auth plugin
             from keystoneauth1 import loading
 

@@ -49,7 +49,13 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ha_tests.errors import PreflightError
-from ha_tests.monitors.api import describe_error, open_connection, secrets_of
+from ha_tests.monitors.api import (
+    describe_error,
+    in_catalog,
+    open_connection,
+    preflight_error,
+    secrets_of,
+)
 from ha_tests.monitors.base import Monitor, ProbeResult
 from ha_tests.monitors.vm_ping import IcmpPinger, Target, _resolve
 from ha_tests.validation import StrictModel
@@ -64,10 +70,10 @@ def _compute_connection(ctx, timeout: float, who: str):
                              f"{NO_COMPUTE} to ask")
     conn = open_connection(ctx, timeout)
     try:
-        has = conn.has_service("compute")
+        has = in_catalog(conn, "compute")
     except Exception as exc:
-        raise PreflightError(f"{who}: cannot read the cloud's catalog: "
-                             + describe_error(exc, secrets_of(conn))["error"]) from None
+        raise preflight_error(f"{who}: cannot read the cloud's catalog: "
+                              + describe_error(exc, secrets_of(conn))["error"], exc) from None
     if not has:
         raise PreflightError(f"{who}: {NO_COMPUTE} in its catalog")
     return conn

@@ -20,6 +20,9 @@ from ha_tests.monitors.api import describe_error, open_connection, secrets_of
 from ha_tests.monitors.base import Monitor, ProbeResult
 
 LOG = logging.getLogger(__name__)
+#: deletes of earlier leftovers tried at the start of each probe (bounded: no storm on a
+#: struggling API)
+RETRIES_PER_PROBE = 3
 POLL = 0.25
 
 
@@ -35,6 +38,7 @@ class ResourceCycleMonitor(Monitor):
         self.secrets = secrets_of(self.conn)
         self.counter = itertools.count(1)
         self.leftovers: dict[str, str] = {}  # id -> name
+        self.refused: set[str] = set()  # ids whose own probe could not delete them
         self.prepare()
 
     # -- what a subclass provides ---------------------------------------------------------
@@ -68,6 +72,7 @@ class ResourceCycleMonitor(Monitor):
         deadline = started + self.timeout * 0.85
         name = f"ha-tests-{self.name}-{next(self.counter)}"
         detail: dict[str, Any] = {self.kind: name}
+        self._retry_leftovers()
         try:
             resource = self.create(name)
         except Exception as exc:
@@ -94,8 +99,18 @@ class ResourceCycleMonitor(Monitor):
             # conductor had taken it), or one too slow for the probe's timeout
             detail.setdefault("error", f"still {status} after {took:.1f} s")
             detail["reason"] = f"{self.kind} still {status} at the deadline (lost or slow)"
-        self._delete(resource.id, detail)
+        if not self._delete(resource.id, detail):
+            self.refused.add(resource.id)
         return ProbeResult(status == self.ready, took, detail)
+
+    def _retry_leftovers(self) -> None:
+        """Delete again what a fault left (a volume stuck 'creating' cannot be deleted until
+        its service is back): left waiting for teardown, they would fill the tenant's quota
+        and keep the cycle failing long after the cloud recovered. Only those whose own
+        probe is over: another probe may still be waiting on its resource (max_in_flight)."""
+        for resource_id in list(self.refused)[:RETRIES_PER_PROBE]:
+            if self._delete(resource_id):
+                self.refused.discard(resource_id)
 
     def _delete(self, resource_id: str, detail: dict[str, Any] | None = None) -> bool:
         try:

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import Field
 
 from ha_tests.errors import PreflightError
-from ha_tests.monitors.api import describe_error
+from ha_tests.monitors.api import describe_error, preflight_error
 from ha_tests.monitors.lifecycle import ResourceCycleMonitor
 from ha_tests.validation import StrictModel
 
@@ -53,8 +53,8 @@ class ServerCycleMonitor(ResourceCycleMonitor):
             network = (self.conn.network.find_network(self.params.network)
                        if self.params.network else None)
         except Exception as exc:
-            raise PreflightError(f"{self.name}: cannot read images, flavors or networks: "
-                                 + describe_error(exc, self.secrets)["error"]) from None
+            raise preflight_error(f"{self.name}: cannot read images, flavors or networks: "
+                                  + describe_error(exc, self.secrets)["error"], exc) from None
         for what, found, name in (("image", image, self.params.image),
                                   ("flavor", flavor, self.params.flavor),
                                   ("network", network if self.params.network else True,

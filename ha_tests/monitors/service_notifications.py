@@ -15,8 +15,9 @@ The listener has its own queue on the bus (an oslo.messaging pool, deleted when 
 stops), so it takes no notification away from anyone else and leaves nothing to pile up.
 The bus comes from the inventory: ``notifications: {transport_url:
 rabbit://user:password@host:5672/}`` (a secret: never logged nor recorded; ``exchange``
-defaults to ``nova``, ``topic`` to ``versioned_notifications``); the lab's full profile
-writes it.
+defaults to ``nova``, ``topic`` to ``versioned_notifications``; ``quorum_queues: true`` when
+the cloud's oslo.messaging has ``rabbit_quorum_queue = true``, so the listener declares the
+exchange durable as the cloud does); the lab's full profile writes it.
 
 Example::
 
@@ -31,8 +32,10 @@ Example::
 from __future__ import annotations
 
 import secrets
+import tempfile
 import threading
 import time
+import urllib.parse
 from typing import Any
 
 from pydantic import Field
@@ -48,6 +51,14 @@ class ServiceNotificationsParams(StrictModel):
                                                "target node's name)")
     topic: str | None = Field(None, description="default: the inventory's notifications "
                                                 "topic (versioned_notifications)")
+
+
+def kombu_url(transport_url: str) -> str:
+    """oslo.messaging's ``rabbit://u:p@h1:5672,u:p@h2:5672/vhost`` as kombu's failover list
+    ``amqp://u:p@h1:5672/vhost;amqp://u:p@h2:5672/vhost``."""
+    parts = urllib.parse.urlsplit(transport_url)
+    vhost = parts.path or "/"
+    return ";".join(f"amqp://{host}{vhost}" for host in parts.netloc.split(","))
 
 
 class _Endpoint:
@@ -80,7 +91,13 @@ class ServiceNotificationsMonitor(Monitor):
         self.lock = threading.Lock()
         self.seen: list[dict[str, Any]] = []
         conf = cfg.ConfigOpts()
-        conf([], project="ha-tests", default_config_files=[], default_config_dirs=[])
+        with tempfile.NamedTemporaryFile("w", suffix=".conf") as options:
+            # read now, before the driver registers the option it sets
+            options.write(f"[oslo_messaging_rabbit]\n"
+                          f"rabbit_quorum_queue = {str(settings.quorum_queues).lower()}\n")
+            options.flush()
+            conf([], project="ha-tests", default_config_files=[options.name],
+                 default_config_dirs=[])
         try:
             self.transport = oslo_messaging.get_notification_transport(
                 conf, url=settings.transport_url.get_secret_value())
@@ -141,8 +158,7 @@ class ServiceNotificationsMonitor(Monitor):
             import kombu
 
             url = self.ctx.inventory.notifications.transport_url.get_secret_value()
-            with kombu.Connection(url.replace("rabbit://", "amqp://", 1),
-                                  connect_timeout=5) as connection:
+            with kombu.Connection(kombu_url(url), connect_timeout=5) as connection:
                 connection.default_channel.queue_delete(self.pool)
         except Exception:  # best effort: the bus may be what the fault took away
             pass

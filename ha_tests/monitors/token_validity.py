@@ -35,7 +35,7 @@ from pydantic import Field
 from ha_tests import masking
 from ha_tests.errors import PreflightError
 from ha_tests.inventory import expand_addresses
-from ha_tests.monitors.api import describe_error, open_connection, secrets_of
+from ha_tests.monitors.api import describe_error, open_connection, preflight_error, secrets_of
 from ha_tests.monitors.base import Monitor, ProbeResult
 from ha_tests.validation import StrictModel
 
@@ -81,9 +81,9 @@ class TokenValidityMonitor(Monitor):
             self._admin = self._issue()
             self._tokens = [self._issue() for _ in range(self.params.tokens)]
         except Exception as exc:
-            raise PreflightError(f"{self.name}: cannot issue tokens at "
-                                 f"{options['auth_url']}: "
-                                 + describe_error(exc, self.secrets)["error"]) from None
+            raise preflight_error(f"{self.name}: cannot issue tokens at "
+                                  f"{options['auth_url']}: "
+                                  + describe_error(exc, self.secrets)["error"], exc) from None
         self.secrets.extend(self._tokens + [self._admin])
 
     def _issue(self) -> str:

@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import Field
 
 from ha_tests.errors import PreflightError
-from ha_tests.monitors.api import describe_error
+from ha_tests.monitors.api import describe_error, in_catalog, preflight_error
 from ha_tests.monitors.lifecycle import ResourceCycleMonitor
 from ha_tests.validation import StrictModel
 
@@ -45,7 +45,7 @@ class VolumeCycleMonitor(ResourceCycleMonitor):
 
     def prepare(self) -> None:
         try:
-            if not self.conn.has_service("block-storage"):
+            if not in_catalog(self.conn, "block-storage"):
                 raise PreflightError(f"{self.name}: the cloud has no volume service (cinder)")
             if self.params.volume_type and \
                     self.conn.block_storage.find_type(self.params.volume_type) is None:
@@ -54,8 +54,8 @@ class VolumeCycleMonitor(ResourceCycleMonitor):
         except PreflightError:
             raise
         except Exception as exc:
-            raise PreflightError(f"{self.name}: cannot read the volume service: "
-                                 + describe_error(exc, self.secrets)["error"]) from None
+            raise preflight_error(f"{self.name}: cannot read the volume service: "
+                                  + describe_error(exc, self.secrets)["error"], exc) from None
 
     def create(self, name: str) -> Any:
         return self.conn.block_storage.create_volume(

@@ -9,25 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
 
 import plotly.graph_objects as go
 
 from ha_tests.report.records import RunRecord
 from ha_tests.results import worst_availability
+from ha_tests.summary import Interval, RunSummary, Status
 
 
-def worst_gated(summary: dict[str, Any], key: str) -> dict[str, float] | None:
-    """The worst (highest upper bound) value of ``key`` among gated monitors' iterations."""
-    worst = None
-    for monitor in summary.get("monitors", {}).values():
-        if not monitor.get("gate"):
-            continue
-        for iteration in monitor.get("iterations", []):
-            value = iteration.get("metrics", {}).get(key)
-            if value and (worst is None or value["hi"] > worst["hi"]):
-                worst = value
-    return worst
+def worst_gated(summary: RunSummary, key: str) -> Interval | None:
+    """The worst (highest upper bound; unbounded is worst of all) value of ``key`` among
+    gated monitors' iterations, the first one on a tie."""
+    found = [value for _, _, iteration in summary.gated()
+             if (value := getattr(iteration.metrics, key)) is not None]
+    return max(found, key=_hi, default=None)
 
 
 def by_scenario(records: list[RunRecord]) -> dict[str, list[RunRecord]]:
@@ -43,12 +38,12 @@ def trend_figure(scenario: str, runs: list[RunRecord]) -> go.Figure:
     xs = [r.finished[:19].replace("T", " ") or r.directory.name for r, _ in points]
     figure = go.Figure()
     figure.add_trace(go.Scatter(
-        x=xs, y=[v["value"] if v else None for _, v in points], mode="lines+markers",
+        x=xs, y=[v.value if v else None for _, v in points], mode="lines+markers",
         name="recovery time",
         error_y={"type": "data", "symmetric": False,
-                 "array": [v["hi"] - v["value"] if v else 0 for _, v in points],
-                 "arrayminus": [v["value"] - v["lo"] if v else 0 for _, v in points]},
-        text=[r.summary.get("status", "") for r, _ in points],
+                 "array": [v.hi - v.value if v else 0 for _, v in points],
+                 "arrayminus": [v.value - v.lo if v else 0 for _, v in points]},
+        text=[str(r.summary.status) for r, _ in points],
         hovertemplate="%{x}: %{y:.2f} s (%{text})<extra></extra>"))
     figure.update_layout(title={"text": f"{scenario}: recovery time across runs", "x": 0},
                          yaxis_title="seconds", height=320, template="plotly_white",
@@ -60,27 +55,27 @@ def trend_figure(scenario: str, runs: list[RunRecord]) -> go.Figure:
 class Change:
     scenario: str
     measure: str
-    before: dict[str, float] | None
-    after: dict[str, float] | None
+    before: Interval | None
+    after: Interval | None
     verdict: str  # better | worse | same (within error) | new | gone | n/a
 
     @property
     def delta(self) -> float | None:
         if self.before and self.after:
-            return self.after["value"] - self.before["value"]
+            return self.after.value - self.before.value
         return None
 
     def text(self) -> str:
         scale, unit = (100, " %") if self.measure == "availability" else (1, " s")
 
-        def show(v):
+        def show(v: Interval | None) -> str:
             if not v:
                 return "-"
-            return f"{scale * v['value']:.2f}{unit} ± {scale * (v['error'] or 0):.2f}"
+            return f"{scale * v.value:.2f}{unit} ± {scale * (v.error or 0):.2f}"
         delta = self.delta
         change = "" if delta is None else f" ({scale * delta:+.2f}{unit}"
-        if delta is not None and self.before and self.before["value"]:
-            change += f", {100 * delta / self.before['value']:+.0f} %"
+        if delta is not None and self.before and self.before.value:
+            change += f", {100 * delta / self.before.value:+.0f} %"
         change += ")" if change else ""
         return f"{show(self.before)} -> {show(self.after)}{change}"
 
@@ -88,7 +83,7 @@ class Change:
 LOWER_IS_BETTER = ("recovery_time", "longest_outage", "detection_time")
 
 
-def _judge(measure: str, before, after) -> str:
+def _judge(measure: str, before: Interval | None, after: Interval | None) -> str:
     if before is None and after is None:
         return "n/a"
     if before is None:
@@ -96,9 +91,9 @@ def _judge(measure: str, before, after) -> str:
     if after is None:
         return "gone"
     lower_better = measure in LOWER_IS_BETTER
-    if after["hi"] < before["lo"]:
+    if _hi(after) < _lo(before):
         return "better" if lower_better else "worse"
-    if after["lo"] > before["hi"]:
+    if _lo(after) > _hi(before):
         return "worse" if lower_better else "better"
     return "same (within error)"
 
@@ -119,11 +114,11 @@ def compare(before: list[RunRecord], after: list[RunRecord]) -> list[Change]:
             changes.append(Change(scenario, measure, va, vb, _judge(measure, va, vb)))
         va, vb = worst_availability(a.summary), worst_availability(b.summary)
         changes.append(Change(scenario, "availability", va, vb, _judge("availability", va, vb)))
-        if a.summary.get("status") != b.summary.get("status"):
-            order = {"pass": 0, "skipped": 1, "fail": 2, "error": 3}
-            worse = order.get(b.summary.get("status"), 3) > order.get(a.summary.get("status"), 3)
-            changes.append(Change(scenario, f"verdict {a.summary.get('status')} -> "
-                                            f"{b.summary.get('status')}", None, None,
+        was, now = a.summary.status, b.summary.status
+        if was != now:
+            order = {Status.PASS: 0, Status.SKIPPED: 1, Status.FAIL: 2, Status.ERROR: 3}
+            worse = order.get(now, 3) > order.get(was, 3)
+            changes.append(Change(scenario, f"verdict {was} -> {now}", None, None,
                                   "worse" if worse else "better"))
     return changes
 
@@ -142,12 +137,12 @@ def format_changes(changes: list[Change]) -> str:
 
 
 # -- this run against the last N ------------------------------------------------------------
-def _lo(bounded: dict[str, Any]) -> float:
-    return -math.inf if bounded.get("lo") is None else bounded["lo"]
+def _lo(bounded: Interval) -> float:
+    return -math.inf if bounded.lo is None else bounded.lo
 
 
-def _hi(bounded: dict[str, Any]) -> float:
-    return math.inf if bounded.get("hi") is None else bounded["hi"]
+def _hi(bounded: Interval) -> float:
+    return math.inf if bounded.hi is None else bounded.hi
 
 
 @dataclasses.dataclass
@@ -161,10 +156,11 @@ class Trend:
 
     scenario: str
     gap: str
-    current: dict[str, Any] | None
-    earlier: list[dict[str, Any]]
+    current: Interval | None
+    earlier: list[Interval]
     verdict: str  # regressed | improved | no change | no history | no figure
-    change: dict[str, float | None] | None
+    #: this run minus the earlier ones (value: against their mean; lo, hi: as above)
+    change: Interval | None
 
     def text(self) -> str:
         def shown(x: float | None) -> str:
@@ -179,37 +175,38 @@ class Trend:
         now = _bounded_text(self.current)
         before = f"{shown(min(_lo(e) for e in self.earlier))}–" \
                  f"{shown(max(_hi(e) for e in self.earlier))}"
+        change = self.change
         if self.verdict == "regressed":
-            return (f"{self.scenario}: recovery REGRESSED by {shown(self.change['value'])} "
-                    f"(at least {shown(self.change['lo'])}): {now} now, {before} in {runs}")
+            return (f"{self.scenario}: recovery REGRESSED by {shown(change.value)} "
+                    f"(at least {shown(change.lo)}): {now} now, {before} in {runs}")
         if self.verdict == "improved":
-            return (f"{self.scenario}: recovery improved by {shown(-self.change['value'])} "
-                    f"(at least {shown(-self.change['hi'])}): {now} now, {before} in {runs}")
+            return (f"{self.scenario}: recovery improved by {shown(-change.value)} "
+                    f"(at least {shown(-change.hi)}): {now} now, {before} in {runs}")
         return (f"{self.scenario}: recovery: no change ({now} now overlaps {before} in {runs})")
 
 
-def _bounded_text(bounded: dict[str, Any]) -> str:
-    error = bounded.get("error")
-    return f"{bounded['value']:.2f} s" + ("" if error is None else f" ± {error:.2f}")
+def _bounded_text(bounded: Interval) -> str:
+    error = bounded.error
+    return f"{bounded.value:.2f} s" + ("" if error is None else f" ± {error:.2f}")
 
 
 def against_last(current: RunRecord, history: list[RunRecord], last: int) -> Trend:
     """``current``'s recovery against the last ``last`` runs of its scenario in ``history``
     that finished before it (the current run itself is never its own history)."""
-    scenario, gap = current.scenario, current.summary.get("gap", "")
+    scenario, gap = current.scenario, current.summary.gap
     earlier_runs = [r for r in by_scenario(history).get(scenario, [])
                     if r.finished < current.finished and r.directory != current.directory]
     earlier = [v for v in (worst_gated(r.summary, "recovery_time")
                            for r in earlier_runs[-last:] if last > 0) if v]
     now = worst_gated(current.summary, "recovery_time")
-    if not now or now.get("value") is None:
+    if not now or now.value is None:
         return Trend(scenario, gap, now, earlier, "no figure", None)
     if not earlier:
         return Trend(scenario, gap, now, earlier, "no history", None)
-    mean = sum(e["value"] for e in earlier) / len(earlier)
-    change = {"value": now["value"] - mean, "lo": _lo(now) - max(_hi(e) for e in earlier),
-              "hi": _hi(now) - min(_lo(e) for e in earlier)}
-    verdict = ("regressed" if change["lo"] > 0 else "improved" if change["hi"] < 0
+    mean = sum(e.value for e in earlier) / len(earlier)
+    change = Interval(value=now.value - mean, lo=_lo(now) - max(_hi(e) for e in earlier),
+                      hi=_hi(now) - min(_lo(e) for e in earlier))
+    verdict = ("regressed" if _lo(change) > 0 else "improved" if _hi(change) < 0
                else "no change")
     return Trend(scenario, gap, now, earlier, verdict, change)
 

@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 
 from ha_tests.report.openmetrics import build_registry
 from ha_tests.results import load_summary
+from ha_tests.summary import RunSummary
 
 
 @dataclass
@@ -97,12 +98,12 @@ class LiveRunCollector(Collector):
                 state.read(path)
             return [s for s in self._states.values() if s.scenario]
 
-    def finished_summaries(self) -> list[dict[str, Any]]:
+    def finished_summaries(self) -> list[RunSummary]:
         found = []
         for path in list(self._states):
             if (path.parent / "summary.json").is_file():
                 try:
-                    found.append(load_summary(path.parent).to_json())
+                    found.append(load_summary(path.parent))
                 except Exception:  # noqa: BLE001 - being written: the next scrape reads it
                     continue
         return found

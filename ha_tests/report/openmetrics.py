@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from prometheus_client import CollectorRegistry, Enum, Gauge, push_to_gateway, write_to_textfile
@@ -20,13 +19,14 @@ from prometheus_client.exposition import basic_auth_handler, default_handler
 
 from ha_tests.report.history import Trend, worst_gated
 from ha_tests.results import worst_availability
+from ha_tests.summary import Interval, RunSummary
 
 #: summary.json key -> series stem and unit (Prometheus: the unit ends the name)
 MEASURES = {"longest_outage": ("outage", "seconds"),
             "detection_time": ("detection", "seconds"),
             "recovery_time": ("recovery", "seconds"),
             "availability": ("availability", "ratio")}
-#: the verdicts a summary can carry (ha_tests.runner), as an OpenMetrics state set
+#: the verdicts a summary can carry (ha_tests.summary.Status), as an OpenMetrics state set
 VERDICTS = ["pass", "fail", "skipped", "error", "preflight-failed", "rollback-failed",
             "interrupted"]
 TRENDS = ["regressed", "improved", "no_change"]
@@ -50,16 +50,16 @@ class _BoundedGauges:
         self.upper = Gauge(f"ha_tests_{stem}_upper_{unit}", f"{what}: upper bound", labels,
                            registry=registry)
 
-    def set(self, labels: dict[str, str], bounded: dict[str, float | None] | None) -> None:
-        if not bounded or bounded.get("value") is None:
+    def set(self, labels: dict[str, str], bounded: Interval | None) -> None:
+        if bounded is None or bounded.value is None:
             return
-        self.value.labels(**labels).set(bounded["value"])
-        self.lower.labels(**labels).set(_bound(bounded.get("lo"), -math.inf))
-        self.upper.labels(**labels).set(_bound(bounded.get("hi"), math.inf))
+        self.value.labels(**labels).set(bounded.value)
+        self.lower.labels(**labels).set(_bound(bounded.lo, -math.inf))
+        self.upper.labels(**labels).set(_bound(bounded.hi, math.inf))
 
 
-def _finished(summary: dict[str, Any]) -> float | None:
-    text = summary.get("finished")
+def _finished(summary: RunSummary) -> float | None:
+    text = summary.finished
     if not text:
         return None
     try:
@@ -68,7 +68,7 @@ def _finished(summary: dict[str, Any]) -> float | None:
         return None
 
 
-def build_registry(summaries: Iterable[dict[str, Any]], trends: Iterable[Trend] = (),
+def build_registry(summaries: Iterable[RunSummary], trends: Iterable[Trend] = (),
                    registry: CollectorRegistry | None = None) -> CollectorRegistry:
     """Every series of these scenario summaries (and their trends against earlier runs)."""
     registry = registry or CollectorRegistry()
@@ -90,40 +90,39 @@ def build_registry(summaries: Iterable[dict[str, Any]], trends: Iterable[Trend] 
                    states=VERDICTS, registry=registry)
     finished = Gauge("ha_tests_run_finished_timestamp_seconds", "when the scenario's run "
                      "finished (Unix time)", ["scenario", "gap"], registry=registry)
-    gap_worst: dict[str, dict[str, dict[str, Any]]] = {}
+    gap_worst: dict[str, dict[str, Interval]] = {}
     for summary in summaries:
-        scenario, gap = summary["scenario"], summary["gap"]
-        status = summary.get("status")
+        scenario, gap = summary.scenario, summary.gap
+        status = str(summary.status)
         verdict.labels(scenario=scenario, gap=gap).state(status if status in VERDICTS
                                                          else "error")
         when = _finished(summary)
         if when is not None:
             finished.labels(scenario=scenario, gap=gap).set(when)
-        for name, monitor in summary.get("monitors", {}).items():
-            for iteration in monitor.get("iterations", []):
+        for name, monitor in summary.monitors.items():
+            for iteration in monitor.iterations:
                 labels = {"scenario": scenario, "gap": gap, "monitor": name,
-                          "iteration": str(iteration["iteration"])}
-                metrics = iteration.get("metrics", {})
+                          "iteration": str(iteration.iteration)}
+                metrics = iteration.metrics
                 for key, gauges in per_monitor.items():
-                    gauges.set(labels, metrics.get(key))
-                outages.labels(**labels).set(metrics.get("outage_count", 0))
+                    gauges.set(labels, getattr(metrics, key))
+                outages.labels(**labels).set(metrics.outage_count)
                 for phase, gauge in latency.items():
-                    stats = metrics.get(f"{phase}_latency")
-                    if stats and stats.get("p95") is not None:
-                        gauge.labels(**labels).set(stats["p95"])
+                    stats = metrics.baseline_latency if phase == "baseline" \
+                        else metrics.fault_latency
+                    if stats is not None:
+                        gauge.labels(**labels).set(stats.p95)
         worst = gap_worst.setdefault(gap, {})
         for key in MEASURES:
             value = (worst_availability(summary) if key == "availability"
                      else worst_gated(summary, key))
-            if not value or value.get("value") is None:
+            if value is None or value.value is None:
                 continue
             kept = worst.get(key)
             if key == "availability":
-                if kept is None or _bound(value.get("lo"), -math.inf) < _bound(kept.get("lo"),
-                                                                              -math.inf):
+                if kept is None or _bound(value.lo, -math.inf) < _bound(kept.lo, -math.inf):
                     worst[key] = value
-            elif kept is None or _bound(value.get("hi"), math.inf) > _bound(kept.get("hi"),
-                                                                           math.inf):
+            elif kept is None or _bound(value.hi, math.inf) > _bound(kept.hi, math.inf):
                 worst[key] = value
     for gap, worst in gap_worst.items():
         for key, value in worst.items():

@@ -17,7 +17,8 @@ from plotly.offline import get_plotlyjs
 
 from ha_tests.report import history, timeline
 from ha_tests.report.records import RunRecord, load_runs
-from ha_tests.results import TABLE_HEADER, gap_table
+from ha_tests.results import TABLE_HEADER, gap_table, headline_verdict
+from ha_tests.summary import Interval, RunSummary
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#222;
@@ -46,12 +47,12 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _bounded(value: dict[str, float] | None, percent: bool = False) -> str:
-    if not value:
+def _bounded(value: Interval | None, percent: bool = False) -> str:
+    if value is None:
         return "-"
     if percent:
-        return f"{100 * value['value']:.2f} % ± {100 * value['error']:.2f}"
-    return f"{value['value']:.2f} s ± {value['error']:.2f}"
+        return f"{100 * value.value:.2f} % ± {100 * value.error:.2f}"
+    return f"{value.value:.2f} s ± {value.error:.2f}"
 
 
 def _figure_html(figure, div_id: str) -> str:
@@ -76,28 +77,32 @@ def gap_section(records: list[RunRecord]) -> str:
             last_gap = row[gap_column]
         cells = "".join(f"<td>{_e(c)}</td>" for c in row)
         body.append(f'<tr class="{" ".join(classes)}">{cells}</tr>')
+    words = "".join(f"<li><b>{_e(run.scenario)}</b> ({_e(run.gap)}): "
+                    f"{_e(headline_verdict(run))}</li>"
+                    for run in map(RunSummary.of, summaries) if run.headline)
     return ("<section id='gap-table'><h2>Gap areas</h2><p class='meta'>Grouped by gap area; "
-            "the worst recovery of each area is highlighted. Values are the worst gated "
-            "monitor's, ± the measurement bound.</p>"
+            "the worst recovery of each area is highlighted. Outage, detection and recovery "
+            "are the worst gated monitor's, with the measurement bound (a range where the "
+            "bound is wide); the headline answers the gap area's own question.</p>"
             f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-            "</section>")
+            + (f"<h3>What was found</h3><ul class='headlines'>{words}</ul>" if words else "")
+            + "</section>")
 
 
-def _monitor_table(summary: dict[str, Any]) -> str:
+def _monitor_table(summary: RunSummary) -> str:
     head = "".join(f"<th>{h}</th>" for h in ("monitor", "type", "gate", "iteration",
                                             *(label for _, label in MEASURES), "samples",
                                             "failed", "why"))
     rows = []
-    for name, monitor in summary.get("monitors", {}).items():
-        for iteration in monitor.get("iterations", []):
-            metrics = iteration.get("metrics", {})
-            cells = [name, monitor.get("type", ""), "yes" if monitor.get("gate") else "no",
-                     iteration.get("iteration", 0)]
-            cells += [_bounded(metrics.get(key), percent=key == "availability")
+    for name, monitor in summary.monitors.items():
+        for iteration in monitor.iterations:
+            metrics = iteration.metrics
+            cells = [name, monitor.type, "yes" if monitor.gate else "no", iteration.iteration]
+            cells += [_bounded(getattr(metrics, key), percent=key == "availability")
                       for key, _ in MEASURES]
-            cells += [metrics.get("sample_count", "-"), metrics.get("error_count", "-"),
-                      "; ".join(f"{n} × {why}" for why, n in
-                                (iteration.get("failures") or {}).items()) or "-"]
+            cells += [metrics.sample_count, metrics.error_count,
+                      "; ".join(f"{n} × {why}" for why, n in iteration.failures.items())
+                      or "-"]
             rows.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
     if not rows:
         return "<p class='muted'>no monitor results</p>"
@@ -115,21 +120,19 @@ def _attack_list(view) -> str:
 
 def scenario_section(record: RunRecord, figures: list[tuple[str, Any]]) -> str:
     summary = record.summary
-    status = summary.get("status", "?")
-    targets = "; ".join(f"{k}: {', '.join(v)}" for k, v in summary.get("targets", {}).items())
+    status = str(summary.status)
+    targets = "; ".join(f"{k}: {', '.join(v)}" for k, v in summary.targets.items())
     parts = [f"<section class='scenario' id='{_e(_slug(record.directory.name))}'>",
              f"<h2>{_e(record.scenario)} <span class='badge {_e(status)}'>{_e(status.upper())}"
              "</span></h2>",
-             f"<p>{_e(summary.get('description') or '')}</p>",
-             f"<p class='meta'>gap area <b>{_e(summary.get('gap'))}</b> · targets "
-             f"{_e(targets or '-')} · seed {_e(summary.get('seed'))} · inventory "
-             f"{_e(summary.get('inventory'))} · finished {_e(record.finished[:19])} · results "
+             f"<p>{_e(summary.description or '')}</p>",
+             f"<p class='meta'>gap area <b>{_e(summary.gap)}</b> · targets "
+             f"{_e(targets or '-')} · seed {_e(summary.seed)} · inventory "
+             f"{_e(summary.inventory)} · finished {_e(record.finished[:19])} · results "
              f"<code>{_e(record.directory)}</code></p>"]
-    for key, label in (("sla_failures", "SLA not met"), ("error", "error"),
-                       ("skip_reason", "skipped")):
-        value = summary.get(key)
-        if value:
-            text = "; ".join(value) if isinstance(value, list) else value
+    for label, text in (("SLA not met", "; ".join(summary.sla_failures)),
+                        ("error", summary.error), ("skipped", summary.skip_reason)):
+        if text:
             parts.append(f"<p><b>{label}:</b> {_e(text)}</p>")
     views = {v.index: v for v in record.iterations()}
     for div_id, figure, index in figures:
@@ -185,8 +188,8 @@ def render(records: list[RunRecord], compare: tuple[list[RunRecord], list[RunRec
            gate: list[str] | None = None) -> str:
     statuses: dict[str, int] = {}
     for record in records:
-        statuses[record.summary.get("status", "?")] = statuses.get(
-            record.summary.get("status", "?"), 0) + 1
+        status = str(record.summary.status)
+        statuses[status] = statuses.get(status, 0) + 1
     counts = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
     sections = [gate_section(gate)] if gate else []
     sections += [gap_section(records)] if records else []

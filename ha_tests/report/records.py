@@ -14,6 +14,7 @@ from typing import Any
 from ha_tests.analysis import iteration_boundaries
 from ha_tests.events import read_events
 from ha_tests.results import dirs_holding, load_summary
+from ha_tests.summary import RunSummary
 
 
 @dataclasses.dataclass
@@ -32,16 +33,16 @@ class IterationView:
 @dataclasses.dataclass
 class RunRecord:
     directory: Path
-    summary: dict[str, Any]
+    summary: RunSummary
     events: list[dict[str, Any]]
 
     @property
     def scenario(self) -> str:
-        return self.summary["scenario"]
+        return self.summary.scenario
 
     @property
     def finished(self) -> str:
-        return self.summary.get("finished") or ""
+        return self.summary.finished or ""
 
     def iterations(self) -> list[IterationView]:
         """Split the history at each injection. An iteration's attack events are those from
@@ -86,7 +87,7 @@ def load_run(directory: Path) -> RunRecord:
     directory = Path(directory)
     events_path = directory / "events.jsonl"
     events = read_events(events_path) if events_path.is_file() else []
-    return RunRecord(directory, load_summary(directory).to_json(), events)
+    return RunRecord(directory, load_summary(directory), events)
 
 
 def find_result_dirs(paths: list[Path]) -> list[Path]:

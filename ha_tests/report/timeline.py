@@ -10,12 +10,11 @@ Shapes carry names (``outage:<monitor>:<n>`` ...) so tests and tools can find th
 
 from __future__ import annotations
 
-from typing import Any
-
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ha_tests.report.records import IterationView, RunRecord
+from ha_tests.summary import Interval, Metrics
 
 STATUS_STYLE = {  # status -> (colour, marker symbol, y on the state lane)
     "ok": ("#2ca02c", "circle", 1),
@@ -28,15 +27,16 @@ OUTAGE_COLOUR = "rgba(214, 39, 40, 0.30)"
 BOUND_COLOUR = "rgba(214, 39, 40, 0.12)"
 
 
-def iteration_metrics(record: RunRecord, monitor: str, index: int) -> dict[str, Any] | None:
-    for iteration in record.summary.get("monitors", {}).get(monitor, {}).get("iterations", []):
-        if iteration.get("iteration") == index:
-            return iteration.get("metrics")
+def iteration_metrics(record: RunRecord, monitor: str, index: int) -> Metrics | None:
+    declared = record.summary.monitors.get(monitor)
+    for iteration in declared.iterations if declared else []:
+        if iteration.iteration == index:
+            return iteration.metrics
     return None
 
 
 def _monitor_order(record: RunRecord, view: IterationView) -> list[str]:
-    declared = list(record.summary.get("monitors", {}))
+    declared = list(record.summary.monitors)
     return declared + sorted(m for m in view.samples if m not in declared)
 
 
@@ -73,41 +73,41 @@ def _band(figure, row, x0, x1, colour, name, label=None):
                      row=row, col=1, **extra)
 
 
-def relative(bounded: dict | None, t0: float) -> dict | None:
+def relative(bounded: Interval | None, t0: float) -> Interval | None:
     """Outage instants are stored on the monotonic clock; the plot counts from t0."""
-    if not bounded or bounded.get("value") is None:
+    if bounded is None or bounded.value is None:
         return None
-    return {k: (v - t0 if k in ("value", "lo", "hi") and v is not None else v)
-            for k, v in bounded.items()}
+    return bounded.model_copy(update={k: v - t0 for k in ("value", "lo", "hi")
+                                      if (v := getattr(bounded, k)) is not None})
 
 
-def _add_metrics(figure: go.Figure, row: int, name: str, metrics: dict | None,
-                 sla: dict | None, view: IterationView) -> None:
-    if metrics:
-        for n, outage in enumerate(metrics.get("outages") or []):
-            begin, end = relative(outage["begin"], view.t0), relative(outage.get("end"), view.t0)
+def _add_metrics(figure: go.Figure, row: int, name: str, metrics: Metrics | None,
+                 sla: dict[str, float] | None, view: IterationView) -> None:
+    if metrics is not None:
+        for n, outage in enumerate(metrics.outages):
+            begin, end = relative(outage.begin, view.t0), relative(outage.end, view.t0)
             if begin is None:
                 continue
-            stop = end["value"] if end else (view.window_end or begin["hi"])
-            _band(figure, row, begin["value"], stop, OUTAGE_COLOUR, f"outage:{name}:{n}",
+            stop = end.value if end else (view.window_end or begin.hi)
+            _band(figure, row, begin.value, stop, OUTAGE_COLOUR, f"outage:{name}:{n}",
                   "outage" if n == 0 else None)
             # lo is None when the outage may have begun before anything was observed
             earliest = min((s["start"] for s in view.samples.get(name, [])),
-                           default=begin["hi"])
-            _band(figure, row, earliest if begin["lo"] is None else begin["lo"], begin["hi"],
+                           default=begin.hi)
+            _band(figure, row, earliest if begin.lo is None else begin.lo, begin.hi,
                   BOUND_COLOUR, f"bound:{name}:{n}:begin")
-            if end and end.get("lo") is not None and end.get("hi") is not None:
-                _band(figure, row, end["lo"], end["hi"], BOUND_COLOUR, f"bound:{name}:{n}:end")
+            if end and end.lo is not None and end.hi is not None:
+                _band(figure, row, end.lo, end.hi, BOUND_COLOUR, f"bound:{name}:{n}:end")
         for key, colour, label, where in (
                 ("detection_time", "#1f77b4", "detected", "bottom right"),
                 ("recovery_time", "#2ca02c", "recovered", "top right")):
-            value = metrics.get(key)
-            if value:
-                figure.add_vline(x=value["value"], line={"color": colour, "dash": "dash",
-                                                         "width": 1.5},
+            value = getattr(metrics, key)
+            if value is not None:
+                figure.add_vline(x=value.value, line={"color": colour, "dash": "dash",
+                                                      "width": 1.5},
                                  name=f"{key}:{name}", row=row, col=1,
-                                 annotation_text=f"{label} {value['value']:.2f}±"
-                                                 f"{value['error']:.2f} s",
+                                 annotation_text=f"{label} {value.value:.2f}±"
+                                                 f"{value.error:.2f} s",
                                  annotation_position=where)
     limit = (sla or {}).get("max_recovery")
     if limit is not None:
@@ -123,11 +123,12 @@ def timeline_figure(record: RunRecord, view: IterationView) -> go.Figure:
     figure = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                            subplot_titles=monitors or ["no monitor"],
                            specs=[[{"secondary_y": True}]] * rows)
-    spec = record.summary.get("monitors", {})
+    spec = record.summary.monitors
     for row, name in enumerate(monitors, start=1):
         _add_samples(figure, row, name, view.samples.get(name, []))
         metrics = iteration_metrics(record, name, view.index)
-        _add_metrics(figure, row, name, metrics, spec.get(name, {}).get("sla"), view)
+        declared = spec.get(name)
+        _add_metrics(figure, row, name, metrics, declared.sla if declared else None, view)
         figure.update_yaxes(range=[-0.3, 1.3], tickvals=[0, 1], ticktext=["down", "up"],
                             row=row, col=1, secondary_y=False)
         figure.update_yaxes(title_text="latency (ms)", row=row, col=1, secondary_y=True,

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ha_tests import plugins
 
 if TYPE_CHECKING:
+    from ha_tests.coverage import Coverage
     from ha_tests.session import Policy
+    from ha_tests.summary import RunSummary
 
 
 @dataclass
@@ -31,16 +33,19 @@ class RunOutputs:
     #: the file-name stem of this run's files: a UTC time stamp, then the door's label
     stem: str
     policy: Policy
-    #: each scenario's summary (masked), skipped ones included
-    summaries: list[dict[str, Any]] = field(default_factory=list)
+    #: each scenario's summary (masked, typed), skipped ones included
+    summaries: list[RunSummary] = field(default_factory=list)
     #: the results directory of each scenario that ran
     result_dirs: list[Path] = field(default_factory=list)
     #: Yardstick CaseResults, for Yardstick test cases
     cases: list[Any] = field(default_factory=list)
+    #: the post-deploy gate's own row (gap-6, ha_tests.headline.gate_summary), when the
+    #: policy names a gate: the gap-area table ends with it, JUnit carries its properties
+    gate_row: dict[str, Any] | None = None
     #: where notes for a person go (the CLI: stderr; the test plugins: nowhere)
     say: Callable[[str], None] = lambda _text: None
-    #: how much of the run was measured (a ``ha_tests.coverage.Coverage``), if known
-    gate: Any = None
+    #: how much of the run was measured: the run's one Coverage (SessionResult.coverage)
+    gate: Coverage | None = None
 
 
 class Reporter(abc.ABC):

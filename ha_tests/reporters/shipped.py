@@ -24,7 +24,7 @@ class GapTableCsv(Reporter):
             return {}
         run.results.mkdir(parents=True, exist_ok=True)
         path = run.results / f"{run.stem}-gap-table.csv"
-        write_csv(path, gap_table(run.summaries))
+        write_csv(path, gap_table([*run.summaries, *([run.gate_row] if run.gate_row else [])]))
         run.say(f"gap-area table: {path}")
         return {"csv": path}
 
@@ -62,7 +62,8 @@ class HtmlReport(Reporter):
 
 class JunitReport(Reporter):
     """The door's ``--junit FILE``: one test case per scenario, then the gate's own
-    ``ha_tests.gate.measured`` (how many were measured, why the others were not)."""
+    ``ha_tests.gate.measured`` (how many were measured, why the others were not); a gate's
+    gap-6 row as the suite's properties."""
 
     order = 30
 
@@ -75,7 +76,8 @@ class JunitReport(Reporter):
         path.parent.mkdir(parents=True, exist_ok=True)
         gate = run.gate
         extra = [measured_case(gate.text(), gate.enough, gate.verdict())] if gate else None
-        junit_suite(run.summaries, name=run.policy.junit_name, extra=extra).write(
+        junit_suite(run.summaries, name=run.policy.junit_name, extra=extra,
+                    gate=run.gate_row).write(
             str(path), pretty=True)
         return {"junit": path}
 

@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from ha_tests.masking import mask
+from ha_tests.summary import Metrics, RunSummary, Status
 
 #: statuses that leave the test case passing (skipped = not applicable to this cloud)
-PASSING = {"pass", "skipped"}
+PASSING = {Status.PASS, Status.SKIPPED}
 
 
 @dataclass
@@ -37,77 +38,71 @@ class CaseResult:
     test_case: str
     scenario: str
     tags: dict[str, str]
-    summary: dict[str, Any] | None
+    summary: RunSummary | None
     not_applicable: dict[str, str] = field(default_factory=dict)
     result_dir: str | None = None
     #: why the whole scenario did not run (precondition, nothing applicable)
     skipped: str | None = None
 
     @property
-    def status(self) -> str:
-        if self.summary is None:
-            return "skipped"
-        return str(self.summary.get("status"))
+    def status(self) -> Status:
+        return Status.SKIPPED if self.summary is None else self.summary.status
 
 
-def _value(bounded: dict | None) -> float | None:
-    return None if not bounded else bounded.get("value")
-
-
-def _monitor_fields(tag: str, metrics: dict[str, Any]) -> dict[str, Any]:
+def _monitor_fields(tag: str, metrics: Metrics) -> dict[str, Any]:
     """Yardstick's ``<tag>_*`` keys, then the honest ones beside them."""
     fields: dict[str, Any] = {
-        f"{tag}_outage_time": metrics.get("yardstick_outage", 0.0),
-        f"{tag}_total_time": metrics.get("window"),
-        f"{tag}_total_count": metrics.get("sample_count"),
-        f"{tag}_outage_count": metrics.get("error_count"),
+        f"{tag}_outage_time": metrics.yardstick_outage,
+        f"{tag}_total_time": metrics.window,
+        f"{tag}_total_count": metrics.sample_count,
+        f"{tag}_outage_count": metrics.error_count,
     }
     for name in ("longest_outage", "total_downtime", "detection_time", "recovery_time"):
-        bounded = metrics.get(name)
-        if bounded:
-            fields[f"{tag}_{name}"] = bounded.get("value")
-            fields[f"{tag}_{name}_error"] = bounded.get("error")
-    availability = metrics.get("availability")
-    if availability:
-        fields[f"{tag}_availability"] = availability.get("lo")
+        bounded = getattr(metrics, name)
+        if bounded is not None:
+            fields[f"{tag}_{name}"] = bounded.value
+            fields[f"{tag}_{name}_error"] = bounded.error
+    if metrics.availability is not None:
+        fields[f"{tag}_availability"] = metrics.availability.lo
     return fields
 
 
 def case_records(result: CaseResult) -> list[dict[str, Any]]:
     """tc_data records for one scenario: one per iteration, as Yardstick's runner writes."""
-    summary = result.summary or {}
+    summary = result.summary
     finished = time.time()
-    monitors = summary.get("monitors", {})
-    iterations = max((len(m.get("iterations", [])) for m in monitors.values()), default=0)
+    monitors = summary.monitors if summary else {}
+    iterations = max((len(m.iterations) for m in monitors.values()), default=0)
     status = result.status
+    sla_failures = summary.sla_failures if summary else []
     errors = ""
     if status not in PASSING:
-        errors = "; ".join(summary.get("sla_failures") or []) or str(summary.get("error") or
-                                                                   status)
+        errors = "; ".join(sla_failures) or str((summary and summary.error) or status)
     honest: dict[str, Any] = {
-        "status": status,
+        "status": str(status),
         "scenario": result.scenario,
         "result_dir": result.result_dir,
         "not_applicable": {result.tags.get(n, n): why
                            for n, why in result.not_applicable.items()},
-        "sla_failures": summary.get("sla_failures", []),
-        "rollback_ok": all(r.get("ok") for r in summary.get("rollback", [])),
+        "sla_failures": sla_failures,
+        "rollback_ok": all(r.ok for r in summary.rollback) if summary else True,
     }
     if result.skipped:
         honest["skipped"] = result.skipped
-    elif summary.get("skip_reason"):
-        honest["skipped"] = summary["skip_reason"]
+    elif summary and summary.skip_reason:
+        honest["skipped"] = summary.skip_reason
     records = []
     for index in range(max(iterations, 1)):
-        data: dict[str, Any] = {"sla_pass": 1 if status == "pass" else 0}
+        data: dict[str, Any] = {"sla_pass": 1 if status is Status.PASS else 0}
         verdicts: dict[str, Any] = {}
         for name, monitor in monitors.items():
             tag = result.tags.get(name, name)
-            runs = monitor.get("iterations", [])
+            runs = monitor.iterations
             if index >= len(runs):
                 continue
-            data.update(_monitor_fields(tag, runs[index].get("metrics", {})))
-            verdicts[tag] = runs[index].get("verdicts", [])
+            data.update(_monitor_fields(tag, runs[index].metrics))
+            verdicts[tag] = [v.model_dump(mode="json", by_alias=True)
+                             for v in runs[index].verdicts]
         data["ha_tests"] = {**honest, "iteration": index, "verdicts": verdicts}
         records.append({"timestamp": finished, "sequence": index + 1, "data": data,
                         "errors": errors})

@@ -109,7 +109,7 @@ def run_case(case: YardstickCase, inventory: Inventory, results_root: Path,
                 f"{n}: {why}" for n, why in dropped.items())
             return result
     outcome = ScenarioRunner(scenario, inventory, results_root, **runner_options).run()
-    result.summary = outcome.summary
+    result.summary = outcome.result
     result.result_dir = str(outcome.result_dir)
     return result
 

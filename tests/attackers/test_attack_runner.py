@@ -42,8 +42,8 @@ def test_hogs_in_a_scenario_pass_and_leave_nothing(tmp_path):
         """))
     outcome = ScenarioRunner(load_scenario(scenario), load_inventory(inventory),
                              tmp_path / "results", seed=1).run()
-    assert outcome.status == "pass", outcome.summary.get("error")
-    assert all(entry["ok"] for entry in outcome.summary["rollback"])
+    assert outcome.status == "pass", outcome.result.error
+    assert all(entry.ok for entry in outcome.result.rollback)
     assert list(fill.iterdir()) == []
     events = read_events(outcome.result_dir / "events.jsonl")
     injected = [e for e in events if e.get("action") == "injected"]

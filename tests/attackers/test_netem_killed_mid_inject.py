@@ -2,22 +2,26 @@
 
 The fault matrix's "kill -9 during inject" cell for netem (docs/fault-matrix.rst). The lab's
 kernel has no sch_netem, so the nodes are two guests booting Debian's kernel
-(kernel_guest.py), reached over real SSH as the nodes of an inventory file. netem injects
-node by node and names each node in the ledger before touching it: the runner is frozen the
-moment the ledger names the second guest, so the first one's qdisc is in force and inject has
-not returned, and is then killed. Its node-side timer is armed for ten minutes, so only the
-heal can be what removes the qdisc, and it must say "healed" only once it has seen it gone.
+(kernel_guest.py), reached over real SSH as the nodes of an inventory file. netem injects on
+every node at once and names each node in the ledger before touching it. The moment the
+ledger names them, the second guest's VM is frozen (a node that stops answering mid-inject),
+so inject cannot return; once the first guest's qdisc is in force the runner is frozen, shown
+not to have returned from inject, and killed; then the second guest runs on. Its node-side
+timer is armed for ten minutes, so only the heal can be what removes the qdiscs, and it must
+say "healed" only once it has seen them gone.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -92,9 +96,17 @@ def ledger_states(state_dir: Path) -> list[dict]:
     return states
 
 
-def names_the_second_guest(state_dir: Path) -> bool:
-    """The ledger names guest b's step: guest a's qdisc is added and its timer seen armed."""
-    return any("b" in (state.get("done") or {}) for state in ledger_states(state_dir))
+def names_the_guests(state_dir: Path) -> bool:
+    """The ledger names the guests' steps: inject is under way on both."""
+    return any({"a", "b"} <= set(state.get("done") or {}) for state in ledger_states(state_dir))
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout:g} s")
+        time.sleep(0.005)
 
 
 def netem_on(pair) -> str:
@@ -114,7 +126,14 @@ def test_kill_9_during_netem_inject_then_heal_removes_the_qdisc(two_guests, list
                              str(scenario_file(listener, tmp_path / "netem.yaml"))],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
-    kill_during_inject(proc, results, lambda: names_the_second_guest(state_dir), timeout=120)
+    second_vm = guests[1].guest.proc
+    try:
+        wait_for(lambda: names_the_guests(state_dir) or proc.poll() is not None, 120,
+                 "inject starting")
+        os.kill(second_vm.pid, signal.SIGSTOP)
+        kill_during_inject(proc, results, lambda: "netem" in netem_on(guests[0]), timeout=60)
+    finally:
+        os.kill(second_vm.pid, signal.SIGCONT)
     [state] = ledger_states(state_dir)
     first = guests[0]
     assert f"qdisc netem {state['handle']}:" in netem_on(first), \

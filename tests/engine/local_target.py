@@ -14,6 +14,15 @@ from ha_tests.processes import find
 from ha_tests.transport.local import LocalShell
 
 
+def pid_alive(pid: int) -> bool:
+    """Running, not merely a zombie waiting for a slow init to reap it."""
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -14,6 +14,7 @@ from ha_tests.analysis import analyze, iteration_boundaries, summarize
 from ha_tests.cli import main
 from ha_tests.errors import ExitCode, InputError
 from ha_tests.events import read_events
+from ha_tests.results import headline_text, junit_case, summary_rows
 from ha_tests.runner import ScenarioRunner
 from ha_tests.scenario import load_scenario
 from ha_tests.summary import Status
@@ -86,3 +87,31 @@ def test_analyze_names_the_directory_that_holds_no_history(tmp_path, capsys):
     assert main(["analyze", str(tmp_path)]) == ExitCode.BAD_INPUT
     said = capsys.readouterr().err
     assert str(tmp_path) in said and "no run history here" in said and "ha-tests run" in said
+
+
+def test_the_headline_is_the_analysis_answer_to_the_scenarios_own_headline_spec(
+        web, inventory, scenario_file, tmp_path):
+    path = scenario_file()
+    path.write_text(path.read_text() + "headline: {kind: worst-outage, label: web-A/P}\n")
+    outcome = ScenarioRunner(load_scenario(path), inventory, tmp_path / "results").run()
+    events = read_events(outcome.result_dir / "events.jsonl")
+    [start] = [e for e in events if e["kind"] == "run-start"]
+    assert (start["headline"]["kind"], start["headline"]["label"]) == ("worst-outage",
+                                                                        "web-A/P")
+    [found] = outcome.result.headline
+    assert (found.iteration, found.kind, found.label) == (0, "worst-outage", "web-A/P")
+    assert summarize(events).headline == outcome.result.headline  # 'analyze' reproduces it
+    assert headline_text(outcome.result) == found.figure
+    assert headline_text(outcome.result) in summary_rows([outcome.result])[0]
+    xml = junit_case(outcome.result).tostring().decode()
+    assert f'name="headline" value="{found.figure}"' in xml
+
+
+def test_a_history_without_a_headline_spec_gets_its_gap_areas_default():
+    events = history(rolled_back=10.7, window_end=14.0)
+    [found] = summarize(events).headline
+    assert found.kind == "worst-outage" and found.label is None  # the classic gap's kind
+    events[0]["headline"] = {"kind": "volume-service", "monitor": "m", "label": "A/A"}
+    [found] = summarize(events).headline
+    assert (found.kind, found.label) == ("volume-service", "A/A")
+    assert found.figure.startswith("A/A: outage 0.")  # down from 10.1 to 10.9 at 0.1 s

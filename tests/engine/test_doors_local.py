@@ -18,6 +18,8 @@ from local_target import scenario_text
 
 from ha_tests.events import read_events
 from ha_tests.inventory import Inventory
+from ha_tests.results import load_summary
+from ha_tests.summary import Status
 
 SEED = 7
 NATIVE_DOORS = ["run", "validate-deployment", "pytest", "tempest"]
@@ -151,6 +153,25 @@ def test_every_door_refuses_a_destructive_scenario_on_an_inventory_not_marked_te
         # the CLI says it is bad input; the test frameworks skip the test
         assert code == (2 if door in ("run", "validate-deployment") else 0), door
         assert not list((tmp_path / door / "results").glob("*/summary.json")), door
+
+
+def test_the_tempest_door_fails_a_broken_sla_with_the_reason_its_summary_gives(
+        tmp_path, inventory_file, shipped):
+    # no fault needed: a TCP monitor on a closed port sees one outage, longer than 1 ms
+    (shipped / "kill-web.yaml").write_text(textwrap.dedent("""\
+        name: kill-web
+        gap: classic
+        monitors:
+          - {type: tcp, name: web, host: 127.0.0.1, port: 9, interval: 0.05, timeout: 0.5,
+             sla: {max_outage: 0.001}}
+        steady_state: {before: [], after: []}
+        timing: {baseline: 0.3, observe: 0.3, recovery_timeout: 2, recovered_after: 1}
+        """))
+    code, said = through("tempest", tmp_path, inventory_file, shipped)
+    (run_dir,) = [p.parent for p in (tmp_path / "tempest" / "results").glob("*/summary.json")]
+    summary = load_summary(run_dir)
+    assert code == 1 and summary.status is Status.FAIL, said[-3000:]
+    assert f"kill-web: fail: {'; '.join(summary.sla_failures)} (results: {run_dir})" in said
 
 
 YARDSTICK_CASE = """\

@@ -43,7 +43,7 @@ def test_a_fault_on_two_nodes_records_when_each_got_it_and_the_spread(tmp_path, 
         """))
     outcome = ScenarioRunner(load_scenario(scenario), load_inventory(inventory),
                              tmp_path / "results", seed=3).run()
-    assert outcome.status == "pass", outcome.summary
+    assert outcome.status == "pass", outcome.result
     events = read_events(outcome.result_dir / "events.jsonl")
     start = next(e for e in events if e.get("action") == "inject-start")
     injected = next(e for e in events if e.get("action") == "injected")

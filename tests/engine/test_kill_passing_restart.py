@@ -10,7 +10,7 @@ import sys
 import textwrap
 import time
 
-from local_target import answers, free_port
+from local_target import answers, free_port, pid_alive
 
 from ha_tests.attackers.kill_process import KillProcess, KillProcessParams
 from ha_tests.context import RunContext
@@ -21,13 +21,6 @@ from ha_tests.transport.local import LocalShell
 #: a web server whose command line carries the pattern (``-c`` leaves the rest to argv)
 SERVE = (f"{sys.executable} -c 'import http.server as h, sys; h.HTTPServer((\"127.0.0.1\", "
          f"int(sys.argv[1])), h.SimpleHTTPRequestHandler).serve_forever()'")
-
-
-def alive(pid: int) -> bool:
-    try:
-        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_rollback_waits_past_a_passing_process_for_the_server(tmp_path):
@@ -70,7 +63,7 @@ def test_rollback_waits_past_a_passing_process_for_the_server(tmp_path):
         assert rolled_back["restarted_by_rollback"] == ["local"]
         # what the rollback saw back is the passing recovery run: let it end first
         passing = rolled_back["back"]["local"]
-        while any(alive(pid) for pid in passing):
+        while any(pid_alive(pid) for pid in passing):
             time.sleep(0.05)
         attacker.verify()  # must wait for the server, not report the fault still in force
         server = [p.pid for p in find(LocalShell(), pattern)]

@@ -35,7 +35,7 @@ def run(scenario_path, inventory, results):
 @pytest.fixture
 def one_run(web, inventory, scenario_file, tmp_path):
     outcome = run(scenario_file(sla=SLA), inventory, tmp_path / "results")
-    assert outcome.status == "pass", outcome.summary
+    assert outcome.status == "pass", outcome.result
     return outcome
 
 
@@ -47,17 +47,17 @@ def test_timeline_draws_the_outages_and_markers_summary_json_gives(one_run):
     record = load_run(one_run.result_dir)
     [view] = record.iterations()
     figure = timeline_figure(record, view)
-    metrics = one_run.summary["monitors"]["web"]["iterations"][0]["metrics"]
-    assert metrics["outages"], "the kill should have made an outage"
-    for n, outage in enumerate(metrics["outages"]):
+    metrics = one_run.result.monitors["web"].iterations[0].metrics
+    assert metrics.outages, "the kill should have made an outage"
+    for n, outage in enumerate(metrics.outages):
         [band] = shapes(figure, f"outage:web:{n}")
-        assert band.x0 == pytest.approx(outage["begin"]["value"] - view.t0)
-        assert band.x1 == pytest.approx(outage["end"]["value"] - view.t0)
+        assert band.x0 == pytest.approx(outage.begin.value - view.t0)
+        assert band.x1 == pytest.approx(outage.end.value - view.t0)
         [begin] = shapes(figure, f"bound:web:{n}:begin")
         assert (begin.x0, begin.x1) == pytest.approx(
-            (outage["begin"]["lo"] - view.t0, outage["begin"]["hi"] - view.t0))
+            (outage.begin.lo - view.t0, outage.begin.hi - view.t0))
     [recovered] = shapes(figure, "recovery_time:web")
-    assert recovered.x0 == pytest.approx(metrics["recovery_time"]["value"])
+    assert recovered.x0 == pytest.approx(metrics.recovery_time.value)
     [sla_line] = shapes(figure, "sla:web")
     assert sla_line.x0 == 20
     faults = shapes(figure, "fault")
@@ -71,9 +71,9 @@ def test_timeline_draws_the_outages_and_markers_summary_json_gives(one_run):
     fault_end = bounds.rollback_done - view.t0
     assert fault_end >= rolled_back["mono"] - view.t0
     assert all(f.x0 == 0 and f.x1 == pytest.approx(fault_end, abs=1e-9) for f in faults)
-    assert metrics["recovery_after_rollback"]["hi"] == pytest.approx(
-        max(0.0, metrics["recovery_time"]["hi"] - fault_end), abs=1e-9)
-    assert view.window_end == pytest.approx(metrics["window"], abs=1e-9)
+    assert metrics.recovery_after_rollback.hi == pytest.approx(
+        max(0.0, metrics.recovery_time.hi - fault_end), abs=1e-9)
+    assert view.window_end == pytest.approx(metrics.window, abs=1e-9)
     # every sample of the stream is drawn, each in its status's trace
     samples = [e for e in read_events(one_run.result_dir / "events.jsonl")
                if e["kind"] == "sample" and e["monitor"] == "web"]
@@ -81,7 +81,7 @@ def test_timeline_draws_the_outages_and_markers_summary_json_gives(one_run):
                 if t.name.startswith("web: ") and not t.name.endswith("latency"))
     assert drawn == len(samples)
     failed = [t for t in figure.data if t.name in ("web: fail", "web: timeout", "web: error")]
-    assert failed and sum(len(t.x) for t in failed) == metrics["error_count"]
+    assert failed and sum(len(t.x) for t in failed) == metrics.error_count
 
 
 def test_attack_events_beside_the_plot_name_the_killed_pids(one_run, web):

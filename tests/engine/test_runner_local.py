@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from local_target import answers
+from local_target import answers, pid_alive
 
 from ha_tests.errors import ExitCode
 from ha_tests.events import read_events
@@ -25,36 +25,26 @@ def run(scenario, inventory, tmp_path):
     return ScenarioRunner(scenario, inventory, tmp_path / "results", seed=7).run()
 
 
-def pid_alive(pid: int) -> bool:
-    """Running, not merely a zombie waiting for a slow init to reap it."""
-    try:
-        stat = open(f"/proc/{pid}/stat").read()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def test_kill_is_real_outage_is_measured_and_service_restarted(web, inventory, scenario_file,
                                                                 tmp_path):
     before = web.pids()
     outcome = run(load_scenario(scenario_file()), inventory, tmp_path)
 
-    assert outcome.status == "pass", outcome.summary
+    assert outcome.status == "pass", outcome.result
     injected = [e for e in read_events(outcome.result_dir / "events.jsonl")
                 if e["kind"] == "attack" and e["action"] == "injected"]
     killed = injected[0]["detail"]["pids"]["local"]
     assert killed == before and not any(pid_alive(p) for p in killed)
     assert answers(web.port) and web.pids() and set(web.pids()).isdisjoint(before)
 
-    web_metrics = outcome.summary["monitors"]["web"]["iterations"][0]["metrics"]
-    assert web_metrics["outage_count"] >= 1
-    assert web_metrics["recovery_time"]["lo"] <= web_metrics["recovery_time"]["hi"]
-    assert web_metrics["longest_outage"]["value"] > 0
+    seen = outcome.result.monitors["web"].iterations[0]
+    assert seen.metrics.outage_count >= 1
+    assert seen.metrics.recovery_time.lo <= seen.metrics.recovery_time.hi
+    assert seen.metrics.longest_outage.value > 0
     # why the samples failed, counted: the server's port refused connections
-    failures = outcome.summary["monitors"]["web"]["iterations"][0]["failures"]
-    assert failures.get("Connection refused", 0) >= 1, failures
-    rollback = outcome.summary["rollback"][0]
-    assert rollback["ok"] and rollback["detail"]["restarted_by_rollback"] == ["local"]
+    assert seen.failures.get("Connection refused", 0) >= 1, seen.failures
+    rollback = outcome.result.rollback[0]
+    assert rollback.ok and rollback.detail["restarted_by_rollback"] == ["local"]
 
 
 def test_phases_run_in_order_and_every_sample_is_on_disk(inventory, scenario_file, tmp_path):
@@ -70,7 +60,7 @@ def test_phases_run_in_order_and_every_sample_is_on_disk(inventory, scenario_fil
     assert compact == order
     samples = [e for e in events if e["kind"] == "sample"]
     t0 = next(e["mono"] for e in events if e.get("phase") == "inject")
-    in_window = outcome.summary["monitors"]["web"]["iterations"][0]["metrics"]["sample_count"]
+    in_window = outcome.result.monitors["web"].iterations[0].metrics.sample_count
     assert len([s for s in samples if s["monitor"] == "web" and s["start"] >= t0]) == in_window
     assert all(s["start"] <= s["end"] for s in samples)
     summary = json.loads((outcome.result_dir / "summary.json").read_text())
@@ -115,8 +105,8 @@ def test_exception_after_inject_still_rolls_back(web, inventory, scenario_file, 
                                                use.target, use.spec)], base.monitors, base.file)
     before = web.pids()
     outcome = run(crashing, inventory, tmp_path)
-    assert outcome.status == "error" and "attacker crashed" in outcome.summary["error"]
-    assert all(r["ok"] for r in outcome.summary["rollback"])
+    assert outcome.status == "error" and "attacker crashed" in outcome.result.error
+    assert all(r.ok for r in outcome.result.rollback)
     assert answers(web.port) and set(web.pids()).isdisjoint(before)
 
 
@@ -131,7 +121,7 @@ def test_failed_rollback_has_its_own_exit_code(web, inventory_file, scenario_fil
         web.start()
     assert outcome.status == "rollback-failed"
     assert outcome.exit_code == ExitCode.ROLLBACK_FAILED
-    assert "no process matching" in outcome.summary["rollback"][-1]["error"]
+    assert "no process matching" in outcome.result.rollback[-1].error
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

@@ -245,3 +245,29 @@ def test_two_runs_cannot_attack_one_node_at_once(tmp_path, inventory_file, scena
         windows.append((events[0]["wall"], events[-1]["wall"]))
     windows.sort()
     assert windows[0][1] <= windows[1][0], f"two runs attacked 'local' at once: {windows}"
+
+
+def test_a_gate_run_gets_gap6s_own_row_and_says_what_is_left_before_each(tmp_path,
+                                                                            production, web):
+    """Policy(gate=...): the Session adds the post-deploy gate's row (gap-6) to the table, the
+    CSV and the JUnit suite; Policy(countdown=True): "scenario N of M, about K min left"."""
+    from ha_tests.scenario import load_scenario
+    from ha_tests.session import Policy, Session
+
+    said: list[str] = []
+    junit = tmp_path / "gate.xml"
+    session = Session(load_inventory(production), tmp_path / "results",
+                      Policy(gate="demo", countdown=True, junit=junit, label="demo"),
+                      say=said.append)
+    result = session.run(session.plan([load_scenario(scenario(tmp_path, "", port=web.port))]))
+    (summary,) = result.summaries
+    assert summary.status == "pass", summary
+    assert said[0].startswith("== scenario 1 of 1, about ") and said[0].endswith(" min left")
+    gate = result.gate_row
+    assert gate["gap"] == "gap-6" and result.table == [summary, gate]
+    assert gate["headline"][0]["values"] == {
+        "scenarios": 1, "measured": 1, "passed": 1,
+        "elapsed": gate["headline"][0]["values"]["elapsed"], "exit_code": result.exit_code}
+    assert "post-deploy gate (demo)" in result.outputs["csv"].read_text()
+    xml = junit.read_text()
+    assert 'name="gap-6.headline"' in xml and 'name="gap-6.exit_code"' in xml

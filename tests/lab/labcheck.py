@@ -11,7 +11,7 @@ import paramiko
 
 from ha_tests.discovery import load_catalog
 from ha_tests.inventory import load_inventory
-from ha_tests.lab import keystone, mariadb
+from ha_tests.lab import keystone, mariadb, rabbitmq
 from ha_tests.lab.openstack import Secrets
 from ha_tests.lab.system import alive, cmdline, netns_pids, nspids
 
@@ -90,14 +90,21 @@ def galera_whole(lab) -> bool:
     return mariadb.cluster_whole(lab.plan, Secrets.load(lab.plan).database)
 
 
+def rabbit_whole(lab) -> bool:
+    """The full profile's three brokers running in one cluster (True without a bus): a broker
+    whose process runs may still be booting or rejoining, and a fault on another one meanwhile
+    leaves the quorum queues without a majority."""
+    return not lab.plan.full or rabbitmq.cluster_whole(lab.plan)
+
+
 def healthy(lab) -> bool:
-    """Every node on, every service running, every Galera member synced, the VIP held, the
-    API answering."""
+    """Every node on, every service running, every Galera member synced, every RabbitMQ
+    broker in the cluster, the VIP held, the API answering."""
     status = lab.status(bmc_query=False)
     return (all(n["power"] == "on" and n["services"]
                 and set(n["services"].values()) == {"running"} for n in status["nodes"])
             and status["vip_holder"] is not None and galera_whole(lab)
-            and api_ok(lab) is not None)
+            and rabbit_whole(lab) and api_ok(lab) is not None)
 
 
 def api_steady(lab, times: int = 6) -> bool:

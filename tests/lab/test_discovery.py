@@ -12,6 +12,7 @@ import sys
 
 import pytest
 import yaml
+from installer_inventories import tripleo_inventory
 from labcheck import healthy, node_processes, wait_for, what_runs
 
 from ha_tests.discovery import load_catalog
@@ -194,21 +195,6 @@ def test_the_lab_inventory_loads_as_discovered_from_the_ini(discovered):
     assert load_any(discovered["ini"]).services == {}
 
 
-def tripleo_inventory(lab, path):
-    """A TripleO ``tripleo-ansible-inventory.yaml`` for the lab's machines (trimmed)."""
-    key, known = lab.dir / "ssh" / "id_ed25519", lab.dir / "ssh" / "known_hosts"
-    controllers = {f"overcloud-{n.name}": {"ansible_host": n.mgmt_ip}
-                   for n in lab.plan.controllers}
-    computes = {f"overcloud-{n.name}": {"ansible_host": n.mgmt_ip}
-                for n in lab.plan.nodes if not n.is_controller}
-    path.write_text(yaml.safe_dump({"all": {
-        "vars": {"ansible_user": "root", "ansible_ssh_private_key_file": str(key),
-                 "ansible_ssh_common_args": f"-o UserKnownHostsFile={known}"},
-        "children": {"Controller": {"hosts": controllers}, "Compute": {"hosts": computes},
-                     "overcloud": {"children": {"Controller": {}, "Compute": {}}}}}}))
-    return path
-
-
 def test_a_tripleo_yaml_inventory_is_enough_too(up, tmp_path):
     out = tmp_path / "inventory.yaml"
     result = ha_tests("discover", "-i", str(tripleo_inventory(up, tmp_path / "inv.yaml")),
@@ -247,3 +233,38 @@ def test_the_labs_yardstick_pod_yaml_is_enough_with_its_known_hosts(up, tmp_path
              for name, nodes in what_runs(up).items()}
     assert {name: set(s.nodes) for name, s in inventory.services.items()} == truth
     assert inventory.vips["api"] == up.plan.vip
+
+
+def test_the_labs_pod_yaml_with_passwords_is_enough_too(up, tmp_path):
+    """Yardstick's pod.yaml gives a node's ``password:`` as often as its ``key_filename:``:
+    the nodes' sshd takes root's lab password (sshd.py), and discovery logs in with it."""
+    nodes = yaml.safe_load(up.pod_password_yaml_path.read_text())["nodes"]
+    assert all("key_filename" not in n for n in nodes if n["role"] != "Jumpserver")
+    out = tmp_path / "inventory.yaml"
+    result = ha_tests("discover", "-i", str(up.pod_password_yaml_path), "--known-hosts",
+                      str(up.dir / "ssh" / "known_hosts"), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert up.ssh_password not in result.stderr + result.stdout
+    inventory = load_inventory(out)
+    assert all(inventory.node(f"node{n.index}").ssh.key_file is None for n in up.plan.nodes)
+    truth = {name: {f"node{up.plan.node(n).index}" for n in nodes}
+             for name, nodes in what_runs(up).items()}
+    assert {name: set(s.nodes) for name, s in inventory.services.items()} == truth
+
+
+def test_a_node_takes_roots_lab_password_and_refuses_another(up):
+    import paramiko
+
+    node = up.plan.controllers[0]
+    for password, works in ((up.ssh_password, True), (up.ssh_password + "x", False)):
+        client = paramiko.SSHClient()
+        client.load_host_keys(str(up.dir / "ssh" / "known_hosts"))
+        try:
+            client.connect(node.mgmt_ip, username="root", password=password,
+                           look_for_keys=False, allow_agent=False, timeout=10)
+            _, stdout, _ = client.exec_command("hostname")
+            assert works and stdout.read().decode().strip() == node.name
+        except paramiko.AuthenticationException:
+            assert not works, "the lab password was refused"
+        finally:
+            client.close()

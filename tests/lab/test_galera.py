@@ -8,13 +8,15 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import time
 import urllib.request
+from pathlib import Path
 
 import pymysql
 import pytest
 from labcheck import api_steady, galera_whole, healthy, service_pids, wait_for
 
-from ha_tests.lab import mariadb
+from ha_tests.lab import galera_member, hactl, mariadb
 from ha_tests.lab.openstack import Secrets
 from ha_tests.lab.plan import MARIADB_PORT
 
@@ -153,3 +155,62 @@ def test_clustercheck_answers_every_check_over_one_kept_connection(steady):
     # our 20 checks and HAProxy's own, each a new connection before; Keystone's pools may
     # open a few meanwhile
     assert opened < checks // 2, f"{opened} connections to the member for {checks} checks"
+
+
+def test_every_member_killed_at_once_comes_back_by_itself_with_every_write(steady):
+    """No member left cleanly, so none is safe to bootstrap from; each was in the primary
+    component (gvwstate.dat), so each starts and Galera's pc.recovery restores the
+    component once all three are back. (Each waiting for another member deadlocked.)"""
+    lab = steady
+    value = secrets.token_hex(8)
+    write(lab, value)
+    pids = [pid for member in mariadb.members(lab.plan)
+            for pid in service_pids(lab, member.name, "mysql")]
+    assert len(pids) == len(mariadb.members(lab.plan))
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: galera_whole(lab), timeout=180, interval=1), (
+        "the cluster did not come back after every member was killed:\n  "
+        + mariadb.log_tails(lab.plan, (Secrets.load(lab.plan).database,)))
+    assert not set(pids) & {p for member in mariadb.members(lab.plan)
+                            for p in service_pids(lab, member.name, "mysql")}
+    assert wait_for(lambda: read(lab, value) and read(lab, value)[1], timeout=60)
+
+
+def state_file(lab, member) -> Path:
+    return mariadb.data_dir(lab.plan, member) / "grastate.dat"
+
+
+def test_a_cluster_no_member_can_bootstrap_is_reformed_from_the_most_advanced(steady):
+    """Every member stopped with ``safe_to_bootstrap: 0`` (what a bootstrap that died under
+    the members joining it leaves): started again, each waits for another, none starts.
+    ``mariadb.reform`` (what ``lab up`` does after FORM_TIMEOUT) brings the cluster back
+    from the member that committed last, with the writes."""
+    lab = steady
+    value = secrets.token_hex(8)
+    write(lab, value)
+    hosts = mariadb.members(lab.plan)
+    for host in hosts:
+        assert lab_control(lab, host, "stop") == 0
+    for host in hosts:
+        path = state_file(lab, host)
+        path.write_text(path.read_text().replace("safe_to_bootstrap: 1", "safe_to_bootstrap: 0"))
+    for host in hosts:
+        assert lab_control(lab, host, "start") == 0
+    # the deadlock is real: after the last-one grace, still nobody is in a primary component
+    time.sleep(galera_member.LAST_ONE_GRACE + 5)
+    password = Secrets.load(lab.plan).database
+    assert not mariadb.has_primary(lab.plan, password)
+    assert all("waiting for another member" in mariadb.error_log(lab.plan, h).read_text()
+               .splitlines()[-1] for h in hosts)
+    done = mariadb.reform(lab.plan)
+    assert "bootstraps, the others join it" in done, done
+    assert wait_for(lambda: galera_whole(lab), timeout=240, interval=1), (
+        f"{done}; the cluster did not form:\n  " + mariadb.log_tails(lab.plan, (password,)))
+    assert read(lab, value) and read(lab, value)[1]
+
+
+def lab_control(lab, host, verb: str) -> int:
+    rc, _ = hactl.request(lab.plan.node_dir(host.name) / "run" / "hactl.sock", verb,
+                          "mariadb", timeout=180)
+    return rc

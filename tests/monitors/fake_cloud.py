@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
+import textwrap
 import threading
 import time
 import uuid
@@ -213,3 +214,21 @@ class _Handler(BaseHTTPRequestHandler):
         if path in lists:
             return self._send(200, lists[path])
         self._send(404, {"error": {"code": 404}})
+
+
+def write_inventory(tmp_path, fake_cloud) -> str:
+    """An inventory of this machine (local transport) whose cloud is the fake one."""
+    clouds = fake_cloud.clouds_yaml(tmp_path / "clouds.yaml")
+    path = tmp_path / "inventory.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        name: local
+        test_target: true
+        cloud: fake
+        clouds_yaml: {clouds}
+        nodes:
+          - name: local
+            roles: [runner]
+            address: 127.0.0.1
+            transport: local
+        """))
+    return str(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fake_cloud import PASSWORD
 
-from ha_tests.errors import PreflightError
+from ha_tests.errors import CloudUnreachable, PreflightError
 from ha_tests.monitors.api import ApiMonitor, ApiParams
 
 
@@ -88,6 +88,13 @@ def test_preflight_errors(fake_cloud, cloud_ctx, tmp_path, context_factory):
         with pytest.raises(PreflightError, match="cannot reach the identity API") as info:
             monitor(cloud_ctx, service="identity")
         assert PASSWORD not in str(info.value)
+        assert isinstance(info.value, CloudUnreachable)  # nothing answered: asked again
+    finally:
+        fake_cloud.start()
+    fake_cloud.stop()
+    try:  # sign-in fails: that is not a catalog without the service
+        with pytest.raises(PreflightError, match="cannot reach the compute API"):
+            monitor(cloud_ctx, service="compute")
     finally:
         fake_cloud.start()
     with pytest.raises(ValueError, match="no call 'bogus'"):
@@ -103,6 +110,8 @@ def test_wrong_password_is_a_failed_sample_without_the_password(fake_cloud, tmp_
     with pytest.raises(PreflightError) as info:
         monitor(ctx, service="identity")
     assert "wrong-pw-123" not in str(info.value)
+    # an answer that waiting will not change: the runner must not ask again for a minute
+    assert not isinstance(info.value, CloudUnreachable)
 
 
 def test_monitors_never_share_a_session_or_token(fake_cloud, cloud_ctx):

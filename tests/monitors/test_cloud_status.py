@@ -74,6 +74,12 @@ def test_service_status_preflight(fake_cloud, cloud_ctx, tmp_path, context_facto
             service_monitor(ctx, host="cmp1")
     finally:
         bare.stop()
+    fake_cloud.stop()
+    try:  # a sign-in that fails is not a catalog without nova
+        with pytest.raises(PreflightError, match="cannot read the cloud's catalog"):
+            service_monitor(cloud_ctx, host="cmp1")
+    finally:
+        fake_cloud.start()
 
 
 def test_host_status_ground_truth_through_power_off(machine, context_factory):

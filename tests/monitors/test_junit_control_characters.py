@@ -9,27 +9,11 @@ import sys
 import textwrap
 import xml.etree.ElementTree as ET
 
+from fake_cloud import write_inventory
 from junitparser import JUnitXml
 
 #: every C0 control character but tab, newline and carriage return, and DEL
 CONTROLS = "".join(chr(c) for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
-
-
-def write_inventory(tmp_path, fake_cloud) -> str:
-    clouds = fake_cloud.clouds_yaml(tmp_path / "clouds.yaml")
-    path = tmp_path / "inventory.yaml"
-    path.write_text(textwrap.dedent(f"""\
-        name: local
-        test_target: true
-        cloud: fake
-        clouds_yaml: {clouds}
-        nodes:
-          - name: local
-            roles: [runner]
-            address: 127.0.0.1
-            transport: local
-        """))
-    return str(path)
 
 
 def scenario(tmp_path, operations: str = "") -> str:

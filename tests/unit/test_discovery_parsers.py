@@ -276,3 +276,29 @@ def test_a_nodes_management_interface_is_the_one_holding_its_address_unless_it_s
     assert nodes["ctl1"]["interfaces"] == {"mgmt": "br-mgmt"}
     assert nodes["ctl2"]["interfaces"] == {"mgmt": "eth9"}  # what the user wrote wins
     assert sources["nodes.ctl1.interfaces"] == "the interface holding 10.0.0.11"
+
+
+def test_a_node_slower_than_the_discover_timeout_is_said_unreachable_and_the_bound_is_yours():
+    from ha_tests.discovery import discover
+
+    inventory = Inventory(nodes=[{"name": "here", "address": "127.0.0.1",
+                                  "transport": "local"}])
+    hurried = discover(inventory, endpoints=False, timeout=0.001)
+    assert set(hurried.unreachable) == {"here"} and "timed out" in hurried.unreachable["here"]
+    assert not discover(inventory, endpoints=False, timeout=60).unreachable
+
+
+def test_known_hosts_given_to_a_run_door_verifies_the_nodes_a_pod_yaml_names(tmp_path):
+    """validate-deployment and run take --known-hosts, as discover does: a pod.yaml names
+    no known_hosts, and its nodes' keys must still be verified."""
+    import argparse
+
+    from ha_tests.cli import build_parser
+    from ha_tests.discovery.commands import completed
+
+    inventory = Inventory(nodes=[{"name": "n1", "address": "10.0.0.1"}])
+    known = str(tmp_path / "known_hosts")
+    args = build_parser().parse_args(["validate-deployment", "-i", "x", "--known-hosts",
+                                      known, "--no-discover"])
+    assert completed(inventory, [], args).ssh.known_hosts == known
+    assert completed(inventory, [], argparse.Namespace(discover=False)).ssh.known_hosts is None

@@ -39,7 +39,7 @@ class NodesList(InventoryFormat):
 class StatusCount(Reporter):
     def write(self, run):
         path = run.results / f"{run.stem}-statuses.txt"
-        path.write_text(" ".join(s["scenario"] + "=" + s["status"] for s in run.summaries))
+        path.write_text(" ".join(f"{s.scenario}={s.status}" for s in run.summaries))
         run.say(f"statuses: {path}")
         return {"statuses": path}
 '''

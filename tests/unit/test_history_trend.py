@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from ha_tests.report.history import against_last
 from ha_tests.report.records import RunRecord
+from ha_tests.summary import Interval, RunSummary
 
 
 def run(name: str, finished: str, lo: float | None, hi: float | None) -> RunRecord:
@@ -17,16 +18,16 @@ def run(name: str, finished: str, lo: float | None, hi: float | None) -> RunReco
                 "error": None if len(finite) < 2 else (hi - lo) / 2}
     summary = {"scenario": "kill-keystone", "gap": "classic", "status": "pass",
                "finished": finished,
-               "monitors": {"api": {"gate": True, "iterations": [
+               "monitors": {"api": {"type": "http", "gate": True, "iterations": [
                    {"iteration": 0, "metrics": {"recovery_time": recovery}}]}}}
-    return RunRecord(Path(name), summary, [])
+    return RunRecord(Path(name), RunSummary.model_validate(summary), [])
 
 
 def test_overlapping_bounds_are_no_change_even_when_the_midpoint_moved():
     history = [run("a", "2026-01-01T00:00", 1.0, 2.0), run("b", "2026-01-02T00:00", 1.2, 2.2)]
     trend = against_last(run("c", "2026-01-03T00:00", 2.1, 3.1), history, 5)
     assert trend.verdict == "no change"
-    assert trend.change["value"] > 0  # moved, but within what the bounds allow
+    assert trend.change.value > 0  # moved, but within what the bounds allow
     assert "no change" in trend.text()
 
 
@@ -36,7 +37,7 @@ def test_only_the_last_n_earlier_runs_count_and_never_the_run_itself():
     current = run("c", "2026-01-03T00:00", 4.0, 4.5)
     trend = against_last(current, [*history, current], 1)
     assert trend.verdict == "regressed" and len(trend.earlier) == 1
-    assert trend.change == {"value": 4.25 - 1.25, "lo": 4.0 - 1.5, "hi": 4.5 - 1.0}
+    assert trend.change == Interval(value=4.25 - 1.25, lo=4.0 - 1.5, hi=4.5 - 1.0)
     assert "REGRESSED by 3.00 s (at least 2.50 s)" in trend.text()
 
 
@@ -68,4 +69,4 @@ def test_regressed_means_above_every_earlier_interval(earlier, now):
     below = all(now[1] < lo for lo, _ in earlier)
     assert (trend.verdict == "regressed") == above
     assert (trend.verdict == "improved") == below
-    assert trend.change["lo"] <= trend.change["value"] <= trend.change["hi"]
+    assert trend.change.lo <= trend.change.value <= trend.change.hi

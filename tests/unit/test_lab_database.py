@@ -97,6 +97,17 @@ def test_a_member_waits_for_another_rather_than_splitting_the_cluster(tmp_path):
     assert "10.9.0.12" not in asked  # never itself
 
 
+def test_a_member_killed_in_the_primary_component_starts_without_waiting(tmp_path):
+    """gvwstate.dat (the primary view it was in when it died) lets pc.recovery restore the
+    component: it starts, never bootstrapping, so the others see it and start too."""
+    (tmp_path / "gvwstate.dat").write_text("my_uuid: 0a1b\n#vwbeg\n#vwend\n")
+    server = [a if not a.startswith("--datadir=") else f"--datadir={tmp_path}" for a in SERVER]
+    said = []
+    argv = galera_member.decide(server, tmp_path / "absent", reach=lambda a: False,
+                                sleep=lambda s: pytest.fail("waited"), say=said.append)
+    assert argv == server and "pc.recovery" in said[-1]
+
+
 def test_the_member_that_left_last_bootstraps_when_no_other_answers(tmp_path):
     (tmp_path / "grastate.dat").write_text("# GALERA saved state\nversion: 2.1\n"
                                            "seqno:   42\nsafe_to_bootstrap: 1\n")

@@ -181,3 +181,14 @@ def test_error_text_reads_file_line_column_path_message_hint():
     p = only(GOOD.replace("description:", "descripton:"))
     assert str(p) == ("s.yaml:2:1: descripton: unknown key 'descripton' — "
                       "did you mean 'description'?")
+
+
+def test_a_headline_naming_no_monitor_suggests_the_right_one():
+    p = only(GOOD + "headline: {monitor: wbe}\n")
+    assert p.line == 16 and "no monitor named 'wbe'" in p.message
+    assert "did you mean 'web'" in p.hint
+
+
+def test_an_unknown_headline_kind_lists_the_kinds():
+    p = only(GOOD + "headline: {kind: disagree}\n")
+    assert p.line == 16 and "disagreement" in p.message + (p.hint or "")

@@ -9,11 +9,11 @@ import pytest
 
 from ha_tests.analysis import analyze
 from ha_tests.errors import InputError
-from ha_tests.results import format_summary, junit_suite, load_summary
+from ha_tests.results import TABLE_HEADER, format_summary, junit_suite, load_summary, summary_rows
 from ha_tests.summary import SCHEMA_VERSION, Interval, RunSummary, Status
 
 
-def write_history(directory, *, max_outage: float) -> None:
+def write_history(directory, *, max_outage: float, slower: float = 1.0) -> None:
     """A run's events: one gated monitor down from 10.1 to 10.9 s, an SLA on the outage."""
     events = [{"kind": "run-start", "mono": 0.0, "wall": 1.0e9, "scenario": "s",
                "gap": "gap-2", "tags": ["x"], "seed": 5, "version": "1",
@@ -26,7 +26,9 @@ def write_history(directory, *, max_outage: float) -> None:
     events += [{"kind": "sample", "monitor": "api", "iteration": 0, "start": 9.0 + 0.1 * k,
                 "end": 9.05 + 0.1 * k, "ok": not 10.1 <= 9.0 + 0.1 * k < 10.85,
                 "status": "fail" if 10.1 <= 9.0 + 0.1 * k < 10.85 else "ok",
-                "detail": {"error": "HTTP 503"}, "mono": 9.05 + 0.1 * k} for k in range(50)]
+                "detail": {"error": "HTTP 503"}, "mono": 9.05 + 0.1 * k,
+                "latency": 0.01 * (slower if k >= 10 else 1.0) * (1 + k % 3 / 100)}
+               for k in range(50)]
     events += [{"kind": "phase", "phase": "rollback", "iteration": 0, "mono": 10.5},
                {"kind": "phase", "phase": "rolled-back", "iteration": 0, "mono": 10.6},
                {"kind": "phase", "phase": "window-end", "iteration": 0, "mono": 14.0},
@@ -51,6 +53,19 @@ def test_the_written_summary_is_versioned_and_reads_back_typed(tmp_path):
     assert run.monitors["api"].iterations[0].failures == {"HTTP N": 8}
     assert "SLA: api: longest outage" in format_summary(run)
     assert "<failure" in junit_suite([run]).tostring().decode()
+
+
+def test_latency_degradation_and_the_headline_are_typed_fields_the_table_shows(tmp_path):
+    write_history(tmp_path, max_outage=30, slower=2.0)  # twice the baseline's latency
+    analyze(tmp_path)
+    run = load_summary(tmp_path)
+    degradation = run.monitors["api"].iterations[0].metrics.degradation
+    assert isinstance(degradation, Interval) and degradation.value == pytest.approx(1.0, 0.05)
+    [row] = summary_rows([run])
+    assert row[TABLE_HEADER.index("degradation")].startswith("+100 %")
+    [found] = run.headline  # gap-2 without a host-status monitor: the worst outage
+    assert found.kind == "worst-outage" and row[TABLE_HEADER.index("headline")] == found.figure
+    assert found.figure.startswith("outage 0.") and found.figure.endswith("(api)")
 
 
 def test_a_skipped_scenario_has_the_shape_of_any_other_summary(tmp_path):

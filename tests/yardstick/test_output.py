@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ha_tests.summary import RunSummary
 from ha_tests.yardstick.output import CaseResult, write_yardstick_out, yardstick_record
 
 
@@ -17,14 +18,14 @@ def summary(status="pass", outage=1.2):
                "recovery_time": bounded(outage + 0.3), "recovered": True,
                "availability": bounded(0.9, 0.01), "error_count": 4, "sample_count": 40,
                "yardstick_outage": outage + 0.4, "window": 30.0}
-    return {"scenario": "opnfv_yardstick_tc046", "status": status, "error": None,
-            "sla_failures": [] if status == "pass" else ["openstack-user-list: longest outage "
-                                                          "over by 1 s"],
-            "rollback": [{"attacker": "kill-keystone", "ok": True}],
-            "monitors": {"openstack-user-list": {"type": "openstack-cmd", "gate": True,
-                                                 "iterations": [{"iteration": 0,
-                                                                 "metrics": metrics,
-                                                                 "verdicts": []}]}}}
+    failures = [] if status == "pass" else ["openstack-user-list: longest outage over by 1 s"]
+    return RunSummary.model_validate({
+        "scenario": "opnfv_yardstick_tc046", "gap": "classic", "status": status, "error": None,
+        "sla_failures": failures,
+        "rollback": [{"attacker": "kill-keystone", "final": True, "ok": True}],
+        "monitors": {"openstack-user-list": {"type": "openstack-cmd", "gate": True,
+                                             "iterations": [{"iteration": 0, "metrics": metrics,
+                                                             "verdicts": []}]}}})
 
 
 TAGS = {"openstack-user-list": "openstack-user-list"}

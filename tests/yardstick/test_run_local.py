@@ -3,7 +3,6 @@ by the service command a native inventory lends the pod, measured, written as ya
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -84,8 +83,8 @@ def test_general_ha_case_runs_and_reports(tmp_path, web):
         n.model_dump() for n in local], "services": {
             k: v.model_dump() for k, v in task.inventory.services.items()}})
     (result,) = run_task(task, tmp_path / "results", seed=1)
-    assert result.status == "pass", json.dumps(result.summary, default=str)[:4000]
-    assert result.summary["rollback"] and all(r["ok"] for r in result.summary["rollback"])
+    assert result.status == "pass", result.summary.model_dump_json()[:4000]
+    assert result.summary.rollback and all(r.ok for r in result.summary.rollback)
     record = yardstick_record([result], environ={})
     case = record["result"]["testcases"]["opnfv_yardstick_tc900"]
     assert case["criteria"] == "PASS"

@@ -46,9 +46,9 @@ def test_tc046_kills_keystone_and_is_measured(lab_up, openrc_env, testcase, tmp_
     (result,) = run_task(task, tmp_path, seed=1)
     assert result.not_applicable == {}
     summary = result.summary
-    assert_measured(summary, output=json.dumps(summary, indent=1, default=str)[:4000])
-    killed = summary["monitors"]["process_keystone"]["iterations"][0]["metrics"]
-    assert killed["error_count"] >= 1, "the process monitor never saw keystone gone"
+    assert_measured(summary, output=summary.model_dump_json(indent=1)[:4000])
+    killed = summary.monitors["process_keystone"].iterations[0].metrics
+    assert killed.error_count >= 1, "the process monitor never saw keystone gone"
     record = yardstick_record([result])
     write_yardstick_out(tmp_path / "yardstick.out", record)
     case = record["result"]["testcases"]["opnfv_yardstick_tc046"]
@@ -66,8 +66,7 @@ def test_tc053_kills_haproxy_image_monitor_not_applicable(lab_up, openrc_env, te
     (result,) = run_task(task, tmp_path, seed=1)
     assert result.not_applicable == {
         "list-images": "the cloud's catalog has no image service"}
-    assert_measured(result.summary,
-                    output=json.dumps(result.summary, indent=1, default=str)[:4000])
+    assert_measured(result.summary, output=result.summary.model_dump_json(indent=1)[:4000])
     record = yardstick_record([result])
     data = record["result"]["testcases"]["opnfv_yardstick_tc053"]["tc_data"][0]["data"]
     assert data["ha_tests"]["not_applicable"] == result.not_applicable
@@ -84,9 +83,9 @@ def test_tc046_with_the_lab_inventory_lending_its_services(lab_up, testcase, tmp
     # the SLA verdict on a non-VIP controller depends on the machine's load (a loaded 2-core
     # box answers slowly while keystone restarts); what this pins is the run itself
     assert_measured(result.summary)
-    assert result.summary["targets"] == {"node2": ["node2.LF"]}
-    killed = result.summary["monitors"]["process_keystone"]["iterations"][0]["metrics"]
-    assert killed["error_count"] >= 1 and killed["recovered"]
+    assert result.summary.targets == {"node2": ["node2.LF"]}
+    killed = result.summary.monitors["process_keystone"].iterations[0].metrics
+    assert killed.error_count >= 1 and killed.recovered
 
 
 def _run_cli(lab_up, tmp_path, testcase_path, *extra):

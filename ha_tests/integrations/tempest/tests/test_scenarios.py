@@ -58,6 +58,7 @@ class HaScenarioTest(test.BaseTestCase):
         from ha_tests.errors import InputError
         from ha_tests.scenario import load_scenario
         from ha_tests.session import Policy, Session
+        from ha_tests.summary import Status
 
         scenario = load_scenario(path)
         try:
@@ -73,13 +74,13 @@ class HaScenarioTest(test.BaseTestCase):
         if refusal is not None:
             raise self.skipException(str(refusal))
         (ran,) = session.run(plan).ran
-        summary = ran.summary or {}
+        summary = ran.summary
         if ran.result_dir is not None:
             self._attach(ran.result_dir)
-        if ran.status == "skipped":
-            raise self.skipException(summary.get("skip_reason") or "skipped")
-        if ran.status != "pass":
-            reasons = summary.get("sla_failures") or [summary.get("error")]
+        if ran.status is Status.SKIPPED:
+            raise self.skipException((summary and summary.skip_reason) or "skipped")
+        if ran.status is not Status.PASS:
+            reasons = (summary.sla_failures or [summary.error]) if summary else []
             self.fail(f"{scenario.name}: {ran.status}: {'; '.join(filter(None, reasons))}"
                       f" (results: {ran.result_dir})")
 
