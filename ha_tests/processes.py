@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ha_tests.errors import TransportError
 from ha_tests.transport import Shell, script
 from ha_tests.transport.local import LocalShell
 
@@ -141,7 +142,13 @@ def list_processes(shell: Shell, timeout: float = 10.0, *,
     """Every process with a command line; ``guarded`` also asks the node which to spare."""
     argv = script(_LIST, _mode(shell) if guarded else "")
     argv[3] = _MARKER  # $0 of the listing shell: lets us drop it and its subshells
-    result = shell.run(argv, timeout=timeout).check("listing processes")
+    try:
+        result = shell.run(argv, timeout=timeout)
+    except TransportError:
+        # it only reads: asked once more on a new connection (a node that just came back
+        # from a power cycle may drop the first one)
+        result = shell.run(argv, timeout=timeout)
+    result.check("listing processes")
     found = []
     for line in result.stdout.splitlines():
         pid, _, rest = line.partition("\t")

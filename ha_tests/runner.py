@@ -216,17 +216,27 @@ class ScenarioRunner:
         names = wanted if wanted is not None else [u.name for u, _ in self.monitors
                                                    if u.spec.gate]  # type: ignore[attr-defined]
         failures = []
+        # before injection the cloud may still be settling after another scenario's fault (a
+        # node that came back still starting its services): asked for up to SETTLE_TIMEOUT
+        # before the run is called preflight-failed; after the run, only the usual tries
+        deadline = time.monotonic() + (SETTLE_TIMEOUT if phase == "before" else 0.0)
         for use, monitor in self.monitors:
             if use.name not in names:
                 continue
-            good = 0
-            for attempt in range(samples * 3):
+            good = attempt = 0
+            while True:
                 ok, detail = _probe_once(monitor)
-                good = good + 1 if ok else 0
-                if good >= samples:
+                good, attempt = (good + 1 if ok else 0), attempt + 1
+                if good >= samples or (attempt >= samples * 3
+                                       and time.monotonic() >= deadline):
                     break
-                if attempt < samples * 3 - 1:
-                    time.sleep(min(use.spec.interval, 1.0))  # type: ignore[attr-defined]
+                if attempt == samples * 3:
+                    events.emit("steady-state-wait", monitor=use.name, detail=detail)
+                    self.progress.note(
+                        f"{use.name}: steady state does not hold yet "
+                        f"({detail.get('error', 'probe failed')}); probing again for up to "
+                        f"{SETTLE_TIMEOUT:g} s (the cloud may still be settling)")
+                time.sleep(min(use.spec.interval, 1.0))  # type: ignore[attr-defined]
             events.emit("steady-state", phase=phase, monitor=use.name, ok=good >= samples,
                         detail=detail)
             if good < samples:

@@ -127,6 +127,13 @@ class SshShell(Shell):
                     raise TransportError(f"{self.node_name}: SSH connection lost")
             rc = channel.recv_exit_status()
             channel.close()
+            transport = client.get_transport()
+            if rc == -1 and not (transport and transport.is_active()):
+                # no exit status because the connection went (a command killed by a signal
+                # also has none, but over a connection that stays)
+                self.close()
+                raise TransportError(f"{self.node_name}: SSH connection lost before "
+                                     f"'{argv[0]}' said how it ended")
         except (paramiko.SSHException, OSError, EOFError) as exc:
             self.close()
             raise TransportError(f"{self.node_name}: SSH command failed: {exc}") from None

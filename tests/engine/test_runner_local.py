@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from local_target import answers, pid_alive
+from local_target import answers, pid_alive, scenario_text
 
 from ha_tests.errors import ExitCode
 from ha_tests.events import read_events
@@ -89,6 +89,37 @@ def test_preflight_failure_touches_nothing(web, inventory, scenario_file, tmp_pa
     kinds = [e["kind"] for e in read_events(outcome.result_dir / "events.jsonl")]
     assert "attack" not in kinds
     assert before  # it was running before we stopped it ourselves
+
+
+def test_a_steady_state_that_comes_back_while_preflight_waits_is_measured(
+        web, inventory, tmp_path, monkeypatch):
+    """The watched service does not answer when preflight starts (a node still booting
+    after another scenario's fault) and answers 4 s later: the run waits for it, saying
+    so, instead of failing preflight; one that never answers fails after SETTLE_TIMEOUT."""
+    import socket
+    import threading
+
+    from ha_tests import runner as runner_module
+
+    late = socket.socket()
+    late.bind(("127.0.0.1", 0))
+    port = late.getsockname()[1]
+    path = tmp_path / "late.yaml"
+    path.write_text(scenario_text(web.port).replace(f"port: {web.port}", f"port: {port}"))
+    threading.Timer(4.0, late.listen).start()
+    try:
+        outcome = run(load_scenario(path), inventory, tmp_path / "late")
+    finally:
+        late.close()
+    kinds = [e["kind"] for e in read_events(outcome.result_dir / "events.jsonl")]
+    assert outcome.status in ("pass", "fail"), outcome.status
+    assert "steady-state-wait" in kinds and "attack" in kinds
+
+    monkeypatch.setattr(runner_module, "SETTLE_TIMEOUT", 2.0)
+    never = run(load_scenario(path), inventory, tmp_path / "never")  # nothing listens now
+    assert never.status == "preflight-failed"
+    kinds = [e["kind"] for e in read_events(never.result_dir / "events.jsonl")]
+    assert "steady-state-wait" in kinds and "attack" not in kinds
 
 
 def test_exception_after_inject_still_rolls_back(web, inventory, scenario_file, tmp_path):

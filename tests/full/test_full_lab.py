@@ -407,10 +407,15 @@ def test_yardsticks_own_cases_run_against_the_full_labs_pod(full_lab, tmp_path):
         case = cases_out[f"opnfv_yardstick_tc{n}"]
         assert criteria[f"opnfv_yardstick_tc{n}"] in ("PASS", "FAIL"), output
         assert any(k.endswith("_outage_time") for k in case["tc_data"][0]["data"]), case
-    # one MariaDB, not replicated: its restart is an outage of every API that needs it (about
-    # 2.5-4.5 s here: tc090's 5 s limit passes or fails by the measurement's error bar)
-    data = cases_out["opnfv_yardstick_tc090"]["tc_data"][0]["data"]
-    assert max(v for k, v in data.items() if k.endswith("_outage_time")) > 0
+    # the fault happened: tc090 killed a Galera member (whether the APIs saw an outage is
+    # HAProxy's failover on this machine, not pinned here)
+    (path,) = [p for p in (tmp_path / "results-019").glob("*/summary.json")
+               if "tc090" in json.loads(p.read_text())["scenario"]]
+    tc090 = json.loads(path.read_text())
+    events_090 = [json.loads(line) for line in
+                  (path.parent / "events.jsonl").read_text().splitlines()]
+    assert any(injected_pids(events_090).values()), f"tc090 killed nothing: {tc090}"
+    assert_measured(tc090, events_090, output)
     assert "no orchestration service" in output
 
 
@@ -535,31 +540,49 @@ def test_a_powered_off_controllers_broker_rejoins_the_cluster_at_boot(full_lab):
                     240, 2), "the Galera member did not rejoin (the next tests need it)"
 
 
-def installer_inventory(full_lab, kind: str, directory: Path) -> Path:
-    """The inventory an installer's pipeline already has for these machines, no services
-    map and no VIP written into it: TripleO's YAML, or Yardstick's pod.yaml (key or
-    password login)."""
-    from installer_inventories import tripleo_inventory
+def installer_inventory(full_lab, kind: str, directory: Path) -> tuple[Path, list[str]]:
+    """The inventory an installer's pipeline already has for these machines (no services map,
+    no VIP written into it), and what else the pipeline would pass: kolla-ansible's
+    ``multinode`` (with its globals.yml or alone), TripleO's YAML, or Yardstick's pod.yaml
+    (key or password login, its known_hosts)."""
+    from installer_inventories import kolla_multinode, tripleo_inventory
 
+    known = ["--known-hosts", str(full_lab.dir / "ssh" / "known_hosts")]
     if kind == "tripleo":
-        return tripleo_inventory(full_lab, directory / "tripleo-ansible-inventory.yaml")
-    return full_lab.pod_password_yaml_path if kind == "pod-password" else full_lab.pod_yaml_path
+        return tripleo_inventory(full_lab, directory / "tripleo-ansible-inventory.yaml"), []
+    if kind.startswith("kolla"):
+        extra = []
+        if kind == "kolla-globals":
+            globals_yml = directory / "globals.yml"
+            globals_yml.write_text(f"---\nkolla_internal_vip_address: {full_lab.plan.vip}\n")
+            extra = ["--globals", str(globals_yml)]
+        return kolla_multinode(full_lab, directory / "multinode"), extra
+    path = full_lab.pod_password_yaml_path if kind == "pod-password" else full_lab.pod_yaml_path
+    return path, known
 
 
-@pytest.mark.parametrize("kind", ["tripleo", "pod-key", "pod-password"])
+#: in CI, one installer's file (the pod.yaml with passwords: its login is the one no other
+#: test takes); HA_TESTS_INSTALLER_MATRIX=1 runs every installer's (about 2 min each here),
+#: as was done for issue 15 (docs/discovery.rst, "Proven against")
+INSTALLER_KINDS = ["kolla-globals", "kolla-ini", "tripleo", "pod-key", "pod-password"]
+IN_CI = {"pod-password"}
+
+
+@pytest.mark.parametrize("kind", INSTALLER_KINDS)
 def test_post_deploy_from_the_installers_own_inventory_measures_what_the_lab_runs(
         full_lab, tmp_path, kind):
     """validate-deployment from the installer's file alone (discovery finds the services
     and the VIP): every post-deploy scenario whose service the full lab runs is measured;
     only kill-neutron-server (the lab runs no Neutron) is skipped."""
+    if kind not in IN_CI and os.environ.get("HA_TESTS_INSTALLER_MATRIX") != "1":
+        pytest.skip("HA_TESTS_INSTALLER_MATRIX=1 runs every installer's inventory")
     import xml.etree.ElementTree as ET
 
     junit = tmp_path / "junit.xml"
-    known = ["--known-hosts", str(full_lab.dir / "ssh" / "known_hosts")] \
-        if kind.startswith("pod") else []
+    inventory, extra = installer_inventory(full_lab, kind, tmp_path)
     proc = subprocess.run([
         sys.executable, "-m", "ha_tests.cli", "validate-deployment", "--profile", "post-deploy",
-        "-i", str(installer_inventory(full_lab, kind, tmp_path)), *known,
+        "-i", str(inventory), *extra,
         "--openrc", str(full_lab.openrc_path), "-r", str(tmp_path / "results"),
         "--junit", str(junit), "--i-know-this-is-destructive", "-q"],
         capture_output=True, text=True, timeout=1800)
@@ -575,5 +598,7 @@ def test_post_deploy_from_the_installers_own_inventory_measures_what_the_lab_run
     assert full_lab.ssh_password not in proc.stdout + proc.stderr + junit.read_text()
     for summary_path in (tmp_path / "results").glob("*/summary.json"):
         summary = json.loads(summary_path.read_text())
+        if summary["status"] == "skipped":
+            continue
         assert_measured(summary, [json.loads(line) for line in (
             summary_path.parent / "events.jsonl").read_text().splitlines()], out)

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 import yaml
-from installer_inventories import tripleo_inventory
+from installer_inventories import kolla_multinode, tripleo_inventory
 from labcheck import healthy, node_processes, wait_for, what_runs
 
 from ha_tests.discovery import load_catalog
@@ -22,28 +22,6 @@ from ha_tests.services import service_argv
 from ha_tests.transport import ShellPool
 
 pytestmark = pytest.mark.lab
-
-
-def kolla_multinode(lab, path):
-    """A kolla-ansible ``multinode`` as an operator writes it for these machines."""
-    key, known = lab.dir / "ssh" / "id_ed25519", lab.dir / "ssh" / "known_hosts"
-
-    def host(node):
-        bmc = load_inventory(lab.inventory_path).node(node.name).bmc
-        return (f"{node.name} ansible_host={node.mgmt_ip} ipmi_address={bmc.address} "
-                f"ipmi_port={bmc.port} ipmi_username={bmc.username} "
-                f"ipmi_password={bmc.password.get_secret_value()}")
-
-    lines = ["# kolla-ansible multinode for the lab's machines", "[control]"]
-    lines += [host(n) for n in lab.plan.controllers]
-    lines += ["", "[network:children]", "control", "", "[compute]"]
-    lines += [host(n) for n in lab.plan.nodes if not n.is_controller]
-    lines += ["", "[monitoring:children]", "control", "", "[baremetal:children]", "control",
-              "compute", "", "[all:vars]", "ansible_user=root",
-              f"ansible_ssh_private_key_file={key}",
-              f"ansible_ssh_common_args='-o UserKnownHostsFile={known}'", ""]
-    path.write_text("\n".join(lines))
-    return path
 
 
 def ha_tests(*args):
