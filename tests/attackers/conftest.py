@@ -184,19 +184,21 @@ def pair():
         made.down()
 
 
-def _skip_without_a_guest() -> None:
+def skip_without_a_guest(kind: str = "kernel guest", lacking=None) -> None:
+    """Skip, saying why, where a guest cannot boot: not root, or ``lacking`` (the kernel
+    guest's ``missing()`` by default) names what is not installed."""
     if os.geteuid() != 0:
         pytest.skip("a guest with a tap device needs root")
-    lacking = missing()
+    lacking = missing() if lacking is None else lacking
     if lacking:
-        pytest.skip(f"the kernel guest needs {', '.join(lacking)} (./bootstrap.sh setup "
+        pytest.skip(f"the {kind} needs {', '.join(lacking)} (./bootstrap.sh setup "
                     "installs them)")
 
 
 @pytest.fixture(scope="module")
 def guest_pair(tmp_path_factory):
     """A GuestPair for the module: one boot (about 10 s) serves all of its tests."""
-    _skip_without_a_guest()
+    skip_without_a_guest()
     made = GuestPair(tmp_path_factory.mktemp("guest")).up()
     try:
         yield made
@@ -208,7 +210,7 @@ def guest_pair(tmp_path_factory):
 def two_guests(tmp_path):
     """Two GuestPairs, the nodes of one inventory (booted one after the other: two TCG boots
     at once on a loaded 2-core machine each took longer than their boot timeout)."""
-    _skip_without_a_guest()
+    skip_without_a_guest()
     pairs = [GuestPair(tmp_path / f"guest{index}", index) for index in (0, 1)]
     for made in pairs:
         made.guest.dir.mkdir()

@@ -45,11 +45,8 @@ mount --move /proc /root/proc; mount --move /sys /root/sys; mount --move /dev /r
 exec chroot /root /bin/sh /run/guest/init.sh
 """
 
-GUEST_INIT = r"""#!/bin/sh
-# runs in the guest, on this machine's filesystem (read-only) with tmpfs for /run and /tmp
-set -u
-mount -t devpts devpts /dev/pts 2>/dev/null
-ip link set lo up
+#: names the guest's NICs by MAC and addresses them (no DHCP: nothing leaves the pair)
+NAME_NICS = r"""ip link set lo up
 for dev in /sys/class/net/*; do
   name=${dev##*/}
   case "$(cat "$dev/address")" in
@@ -59,7 +56,13 @@ for dev in /sys/class/net/*; do
                 ip link set ctl0 up ;;
   esac
 done
-mkdir -p /run/sshd
+"""
+
+GUEST_INIT = r"""#!/bin/sh
+# runs in the guest, on this machine's filesystem (read-only) with tmpfs for /run and /tmp
+set -u
+mount -t devpts devpts /dev/pts 2>/dev/null
+""" + NAME_NICS + r"""mkdir -p /run/sshd
 # the guest's own dead-man: a test runner killed with -9 leaves no guest behind for long
 (sleep 1800; echo o > /proc/sysrq-trigger) &
 echo "guest-ready" > /dev/ttyS0

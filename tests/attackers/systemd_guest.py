@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kernel_guest import MODULES, KernelGuest, cached_kernel, load_order
+from kernel_guest import MODULES, NAME_NICS, KernelGuest, cached_kernel, load_order
 from kernel_guest import missing as kernel_guest_missing
 
 #: the overlay module gives the guest a writable root over the read-only 9p one
@@ -65,17 +65,7 @@ exec switch_root /newroot /lib/systemd/systemd
 NETWORK = r"""#!/bin/sh
 # names the guest's NICs by MAC and addresses them (no networkd, no DHCP: nothing leaves)
 set -eu
-ip link set lo up
-for dev in /sys/class/net/*; do
-  name=${dev##*/}
-  case "$(cat "$dev/address")" in
-    GUEST_MAC) ip link set "$name" name mgmt0; ip addr add GUEST_ADDR/24 dev mgmt0
-                ip link set mgmt0 up ;;
-    CONTROL_MAC) ip link set "$name" name ctl0; ip addr add 10.0.2.15/24 dev ctl0
-                ip link set ctl0 up ;;
-  esac
-done
-"""
+""" + NAME_NICS
 
 UNITS = {
     TARGET: f"""\

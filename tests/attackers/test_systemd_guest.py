@@ -18,14 +18,13 @@ load 20, 8 at load 50).
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 
 import pytest
 import yaml
-from conftest import GuestPair
+from conftest import GuestPair, skip_without_a_guest
 from systemd_guest import SystemdGuest, missing
 
 from ha_tests.discovery.catalog import load_catalog
@@ -44,12 +43,7 @@ DISCOVER_TIMEOUT = 180
 
 @pytest.fixture(scope="module")
 def systemd_guest(tmp_path_factory):
-    if os.geteuid() != 0:
-        pytest.skip("a guest with a tap device needs root")
-    lacking = missing()
-    if lacking:
-        pytest.skip(f"the systemd guest needs {', '.join(lacking)} (./bootstrap.sh setup "
-                    "installs them)")
+    skip_without_a_guest("systemd guest", missing())
     made = GuestPair(tmp_path_factory.mktemp("systemd-guest"), guest=SystemdGuest).up()
     try:
         yield made
