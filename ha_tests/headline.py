@@ -119,6 +119,8 @@ def seconds_text(bounded: Bounded | dict[str, Any] | None) -> str:
     if not math.isfinite(lo):
         return f"≤ {hi:.1f} s"
     value, error = bounded.value, bounded.error
+    if _short(hi) == "0":  # at the first sample after t0 (or before it): no range to show
+        return "0 s (at once)"
     if lo <= 0 or error > value / 2:
         return f"{_short(lo)}-{_short(hi)} s"
     digits = 2 if error < 0.05 else 1

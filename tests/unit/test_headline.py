@@ -174,6 +174,8 @@ def test_bounds_print_as_a_range_when_the_bound_swallows_the_value():
     assert seconds_text({"lo": 61.0, "hi": 62.0, "value": 61.5, "error": 0.5}) == "61.5 s ± 0.5"
     assert seconds_text({"lo": 2.0, "hi": 2.04, "value": 2.02, "error": 0.02}) == \
         "2.02 s ± 0.02"
+    # at once (the demo's "down after 0-0 s"): no range of nothing
+    assert seconds_text({"lo": 0.0, "hi": 0.0, "value": 0.0, "error": 0.0}) == "0 s (at once)"
 
 
 def test_repeats_report_the_mean_with_a_95_percent_interval():
