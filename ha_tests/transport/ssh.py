@@ -97,10 +97,8 @@ class SshShell(Shell):
         command = shlex.join(argv)
         started = time.monotonic()
         deadline = started + timeout
-        client = self._client_alive()
+        client, channel = self._open_channel(deadline)
         try:
-            channel = client.get_transport().open_session(timeout=max(0.1, deadline -
-                                                                      time.monotonic()))
             channel.settimeout(max(0.1, deadline - time.monotonic()))
             channel.exec_command(command)
             if stdin:
@@ -136,9 +134,25 @@ class SshShell(Shell):
                                      f"'{argv[0]}' said how it ended")
         except (paramiko.SSHException, OSError, EOFError) as exc:
             self.close()
-            raise TransportError(f"{self.node_name}: SSH command failed: {exc}") from None
+            raise TransportError(f"{self.node_name}: SSH command failed: {exc!r}") from None
         return CommandResult(argv, rc, out.decode(errors="replace"), err.decode(errors="replace"),
                              time.monotonic() - started)
+
+    def _open_channel(self, deadline: float):
+        """A session channel, on a new connection if the kept one turns out dead: a peer
+        that closed an idle connection (a node that rebooted, a dropped session) is seen only
+        when asked. Nothing has run yet, so asking once more is safe."""
+        for attempt in (1, 2):
+            client = self._client_alive()
+            try:
+                return client, client.get_transport().open_session(
+                    timeout=max(0.1, deadline - time.monotonic()))
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                self.close()
+                if attempt == 2 or time.monotonic() >= deadline:
+                    raise TransportError(f"{self.node_name}: SSH command failed: cannot open "
+                                         f"a session: {exc!r}") from None
+        raise AssertionError("not reached")
 
     def close(self) -> None:
         with self._lock:
