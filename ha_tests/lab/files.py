@@ -156,10 +156,9 @@ def pod_yaml(plan: LabPlan, bmc_password: str, ssh_password: str | None = None) 
     (``ssh_password``: ``pod-password.yaml``), both of which Yardstick's pod files use."""
     # node0 is Yardstick's Jumpserver (test cases name it as jump_host): here the runner's
     # own machine, on the host side of the bridge. ha-tests drives BMCs itself, not from it.
-    login = ({"password": ssh_password} if ssh_password is not None
-             else {"key_filename": str(plan.dir / "ssh" / "id_ed25519")})
-    jump = {"name": "node0", "role": "Jumpserver", "ip": plan.host_ip, "user": "root",
-            "key_filename": str(plan.dir / "ssh" / "id_ed25519")}
+    key = {"key_filename": str(plan.dir / "ssh" / "id_ed25519")}
+    login = {"password": ssh_password} if ssh_password is not None else key
+    jump = {"name": "node0", "role": "Jumpserver", "ip": plan.host_ip, "user": "root", **key}
     nodes = [jump] + [{
         "name": f"node{node.index}",
         "role": "Controller" if node.is_controller else "Compute",

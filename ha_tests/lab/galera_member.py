@@ -114,7 +114,7 @@ def decide(argv: list[str], marker: Path, clock=time.monotonic, sleep=time.sleep
         marker.unlink()
         say("galera: bootstrapping a new cluster (first start after lab up)")
         return [*argv, "--wsrep-new-cluster"]
-    others = peers(argv)
+    others, datadir = peers(argv), option(argv, "datadir")
     started = clock()
     said = False
     while True:
@@ -122,12 +122,12 @@ def decide(argv: list[str], marker: Path, clock=time.monotonic, sleep=time.sleep
         if alive:
             say(f"galera: joining the cluster through {', '.join(alive)}")
             return argv
-        if saved_primary_view(option(argv, "datadir")):
+        if saved_primary_view(datadir):
             say("galera: no other member answers, and this one was in the primary component "
                 "when it stopped (gvwstate.dat): starting so that pc.recovery restores that "
                 "component once its members are back")
             return argv
-        if safe_to_bootstrap(option(argv, "datadir")) and clock() - started > LAST_ONE_GRACE:
+        if safe_to_bootstrap(datadir) and clock() - started > LAST_ONE_GRACE:
             say("galera: no other member answers and this one left last "
                 "(safe_to_bootstrap: 1): bootstrapping from it")
             return [*argv, "--wsrep-new-cluster"]

@@ -410,7 +410,7 @@ class Lab:
         spec = {
             "name": node.name, "lab": self.name, "role": node.role,
             "netns": node.netns, "host_link": node.host_link, "dir": str(node_dir),
-            "socket": str(node_dir / "run" / "hactl.sock"), "run_dir": str(node_dir / "run"),
+            "socket": str(self.plan.hactl_socket(node.name)), "run_dir": str(node_dir / "run"),
             "python": sys.executable,
             "network": {"interfaces": interfaces, "sysctls": sysctls},
             "directories": ["/run/sshd"],
@@ -529,7 +529,7 @@ class Lab:
         """Service name -> state, from the node's PID 1 ({} when the node is off)."""
         try:
             # a kolla-style node asks podman for its containers: slower on a loaded machine
-            rc, text = hactl.request(self.plan.node_dir(node) / "run" / "hactl.sock", "list",
+            rc, text = hactl.request(self.plan.hactl_socket(node), "list",
                                      timeout=30 if self.plan.kolla else 5)
         except (OSError, ValueError):
             return {}

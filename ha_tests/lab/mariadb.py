@@ -235,10 +235,9 @@ def cluster_whole(plan: LabPlan, password: str) -> bool:
                and s["state"] == "Synced" for s in statuses)
 
 
-def _control(plan: LabPlan, host: NodePlan, verb: str) -> tuple[int, str]:
+def control(plan: LabPlan, host: NodePlan, verb: str) -> tuple[int, str]:
     """``hactl <verb> mariadb`` on the member's node, from the host (its PID 1's socket)."""
-    return hactl.request(plan.node_dir(host.name) / "run" / "hactl.sock", verb, "mariadb",
-                         timeout=180)
+    return hactl.request(plan.hactl_socket(host.name), verb, "mariadb", timeout=180)
 
 
 def _seqno(position: str | None) -> int:
@@ -254,7 +253,7 @@ def reform(plan: LabPlan) -> str:
     (``galera_member``'s last-one rule), the others join it. Returns what was done."""
     hosts = members(plan)
     for host in hosts:
-        _control(plan, host, "stop")
+        control(plan, host, "stop")
     with concurrent.futures.ThreadPoolExecutor(len(hosts)) as pool:
         found = pool.map(lambda h: galera_member.recover(
             server_argv(plan, h), run_dir(plan, h) / "wsrep-recover.log"), hosts)
@@ -265,13 +264,12 @@ def reform(plan: LabPlan) -> str:
         text = state.read_text()
     except OSError:
         text = ""
-    if re.search(r"^safe_to_bootstrap:", text, re.M):
-        text = re.sub(r"^safe_to_bootstrap:.*$", "safe_to_bootstrap: 1", text, flags=re.M)
-    else:
+    text, found = re.subn(r"^safe_to_bootstrap:.*$", "safe_to_bootstrap: 1", text, flags=re.M)
+    if not found:
         text += "safe_to_bootstrap: 1\n"
     state.write_text(text)
     for host in hosts:
-        _control(plan, host, "start")
+        control(plan, host, "start")
     return (f"stopped all {len(hosts)} members, positions "
             + ", ".join(f"{name} {_seqno(p)}" for name, p in positions.items())
             + f"; {chosen.name} (the most advanced) bootstraps, the others join it")

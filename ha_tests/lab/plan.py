@@ -200,6 +200,10 @@ class LabPlan:
     def node_dir(self, node: str) -> Path:
         return self.dir / "nodes" / node
 
+    def hactl_socket(self, node: str) -> Path:
+        """Where the node's PID 1 takes ``hactl`` requests (from the node or the host)."""
+        return self.node_dir(node) / "run" / "hactl.sock"
+
     @property
     def auth_url(self) -> str:
         return f"http://{self.vip}:{KEYSTONE_PORT}/v3"

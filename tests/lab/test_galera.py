@@ -16,7 +16,7 @@ import pymysql
 import pytest
 from labcheck import api_steady, galera_whole, healthy, service_pids, wait_for
 
-from ha_tests.lab import galera_member, hactl, mariadb
+from ha_tests.lab import galera_member, mariadb
 from ha_tests.lab.openstack import Secrets
 from ha_tests.lab.plan import MARIADB_PORT
 
@@ -191,12 +191,12 @@ def test_a_cluster_no_member_can_bootstrap_is_reformed_from_the_most_advanced(st
     write(lab, value)
     hosts = mariadb.members(lab.plan)
     for host in hosts:
-        assert lab_control(lab, host, "stop") == 0
+        assert mariadb.control(lab.plan, host, "stop")[0] == 0
     for host in hosts:
         path = state_file(lab, host)
         path.write_text(path.read_text().replace("safe_to_bootstrap: 1", "safe_to_bootstrap: 0"))
     for host in hosts:
-        assert lab_control(lab, host, "start") == 0
+        assert mariadb.control(lab.plan, host, "start")[0] == 0
     # the deadlock is real: after the last-one grace, still nobody is in a primary component
     time.sleep(galera_member.LAST_ONE_GRACE + 5)
     password = Secrets.load(lab.plan).database
@@ -208,9 +208,3 @@ def test_a_cluster_no_member_can_bootstrap_is_reformed_from_the_most_advanced(st
     assert wait_for(lambda: galera_whole(lab), timeout=240, interval=1), (
         f"{done}; the cluster did not form:\n  " + mariadb.log_tails(lab.plan, (password,)))
     assert read(lab, value) and read(lab, value)[1]
-
-
-def lab_control(lab, host, verb: str) -> int:
-    rc, _ = hactl.request(lab.plan.node_dir(host.name) / "run" / "hactl.sock", verb,
-                          "mariadb", timeout=180)
-    return rc
