@@ -3,6 +3,12 @@
 A fresh connection per probe costs a handshake (tens of ms) and hides the probe's own
 latency; a persistent transport with keepalives answers in a few ms. Host keys are verified
 against known_hosts unless the inventory explicitly turns that off (which is warned).
+
+Monitors and attackers share the connection from several threads, one channel each. A
+command that times out or fails *retires* the connection: later commands open a new one, and
+the old one is closed once the last command still running on it is done. Closing it at once
+would cut every other thread's command short; on a loaded machine, where one probe's short
+timeout runs out, that was read as the node dropping the connection.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ class SshShell(Shell):
         self._verify = verify_host_keys
         self.connect_timeout = connect_timeout
         self._client: paramiko.SSHClient | None = None
+        #: connection -> commands running on it (a retired one is closed when this reaches 0)
+        self._users: dict[paramiko.SSHClient, int] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -81,15 +89,36 @@ class SshShell(Shell):
             transport.set_keepalive(5)
         return client
 
-    def _client_alive(self) -> paramiko.SSHClient:
+    def _acquire(self) -> paramiko.SSHClient:
+        """The kept connection (a new one if it is gone), counted as in use by the caller."""
         with self._lock:
             transport = self._client.get_transport() if self._client else None
             if transport is None or not transport.is_active():
                 if self._client is not None:
-                    self._client.close()
-                self._client = None
+                    self._retire_locked(self._client)
                 self._client = self._connect()
+            self._users[self._client] = self._users.get(self._client, 0) + 1
             return self._client
+
+    def _release(self, client: paramiko.SSHClient, *, retire: bool = False) -> None:
+        """The caller is done with ``client``; ``retire``: no new command may use it."""
+        with self._lock:
+            left = self._users.get(client, 0) - 1
+            if left > 0:
+                self._users[client] = left
+            else:
+                self._users.pop(client, None)
+            if retire:
+                self._retire_locked(client)
+            elif left <= 0 and client is not self._client:
+                client.close()
+
+    def _retire_locked(self, client: paramiko.SSHClient) -> None:
+        if self._client is client:
+            self._client = None
+        if self._users.get(client, 0) <= 0:
+            self._users.pop(client, None)
+            client.close()
 
     def run(self, argv: Sequence[str], *, timeout: float = 30.0,
             stdin: bytes | None = None) -> CommandResult:
@@ -98,6 +127,7 @@ class SshShell(Shell):
         started = time.monotonic()
         deadline = started + timeout
         client, channel = self._open_channel(deadline)
+        retire = False
         try:
             channel.settimeout(max(0.1, deadline - time.monotonic()))
             channel.exec_command(command)
@@ -109,7 +139,7 @@ class SshShell(Shell):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     channel.close()
-                    self.close()  # a silent peer (powered off, cut off): reconnect next time
+                    retire = True  # a silent peer (powered off, cut off): reconnect next time
                     raise TransportError(f"{self.node_name}: '{argv[0]}' timed out after "
                                          f"{timeout:g} s")
                 ready, _, _ = select.select([channel], [], [], min(remaining, 0.5))
@@ -122,6 +152,7 @@ class SshShell(Shell):
                         and not channel.recv_stderr_ready():
                     break
                 if not client.get_transport() or not client.get_transport().is_active():
+                    retire = True
                     raise TransportError(f"{self.node_name}: SSH connection lost")
             rc = channel.recv_exit_status()
             channel.close()
@@ -129,12 +160,14 @@ class SshShell(Shell):
             if rc == -1 and not (transport and transport.is_active()):
                 # no exit status because the connection went (a command killed by a signal
                 # also has none, but over a connection that stays)
-                self.close()
+                retire = True
                 raise TransportError(f"{self.node_name}: SSH connection lost before "
                                      f"'{argv[0]}' said how it ended")
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            self.close()
+            retire = True
             raise TransportError(f"{self.node_name}: SSH command failed: {exc!r}") from None
+        finally:
+            self._release(client, retire=retire)
         return CommandResult(argv, rc, out.decode(errors="replace"), err.decode(errors="replace"),
                              time.monotonic() - started)
 
@@ -143,19 +176,21 @@ class SshShell(Shell):
         that closed an idle connection (a node that rebooted, a dropped session) is seen only
         when asked. Nothing has run yet, so asking once more is safe."""
         for attempt in (1, 2):
-            client = self._client_alive()
+            client = self._acquire()
             try:
                 return client, client.get_transport().open_session(
                     timeout=max(0.1, deadline - time.monotonic()))
             except (paramiko.SSHException, OSError, EOFError) as exc:
-                self.close()
+                self._release(client, retire=True)
                 if attempt == 2 or time.monotonic() >= deadline:
                     raise TransportError(f"{self.node_name}: SSH command failed: cannot open "
                                          f"a session: {exc!r}") from None
         raise AssertionError("not reached")
 
     def close(self) -> None:
+        """Close every connection, retired ones still in use included (the run is over)."""
         with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+            for client in {*self._users, *([self._client] if self._client else [])}:
+                client.close()
+            self._users.clear()
+            self._client = None

@@ -40,3 +40,34 @@ def test_a_node_whose_sshd_is_gone_errs_and_is_reached_again_once_back(shell, ma
     finally:
         machine.power.on()
     assert shell.run(["true"], timeout=20).ok  # and the next command reconnects
+
+
+def test_a_command_that_times_out_leaves_the_others_on_its_connection_running(shell):
+    """Monitors and attackers share a node's connection. One probe running out of its short
+    timeout (a loaded machine) used to close the connection under everybody else's command."""
+    import threading
+
+    assert shell.run(["true"], timeout=20).ok
+    shared = shell._client
+    results = {}
+
+    def long_command():
+        try:
+            results["long"] = shell.run(["sh", "-c", "sleep 3; printf done"], timeout=30)
+        except TransportError as error:
+            results["long"] = error
+
+    worker = threading.Thread(target=long_command)
+    worker.start()
+    try:
+        with pytest.raises(TransportError, match="timed out"):
+            shell.run(["sleep", "10"], timeout=1)
+        # retired: the next command runs on a new connection...
+        assert shell.run(["true"], timeout=20).ok
+        assert shell._client is not shared
+    finally:
+        worker.join(30)
+    long = results["long"]
+    assert not isinstance(long, TransportError), long  # ...and the long one finished on the old
+    assert long.ok and long.stdout == "done"
+    assert shared.get_transport() is None or not shared.get_transport().is_active()  # then closed
