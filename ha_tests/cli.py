@@ -476,6 +476,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        # paramiko logs a peer's reset at ERROR from its own thread (a node powered off on
+        # purpose does that); what it means for the run reaches the user as the command's
+        # TransportError, with the node's name
+        logging.getLogger("paramiko.transport").setLevel(logging.CRITICAL)
     try:
         return int(args.func(args) or 0)
     except InputError as exc:

@@ -82,10 +82,19 @@ spared() {
 }
 """
 
-#: $1 = "" (observe only), local or ssh (also say which processes a signal must spare)
+#: $1 = "" (observe only), local or ssh (also say which processes a signal must spare).
+#: One pass: the guard (when asked) as one line, then every command line at once from one
+#: grep (``-z``: one record per argument, each named by its file), so a listing costs a few
+#: forks whatever the node runs; a grep without ``-z`` (busybox) gets the loop, a fork a
+#: process. Processes started after the glob (grep itself) are not in it.
 _LIST = _GUARD + r"""
 mode=$1
-[ -n "$mode" ] && guard_init "$mode"
+if [ -n "$mode" ]; then guard_init "$mode"; printf 'guard\t%s\n' "$guard"; fi
+if echo x | grep -qz x 2>/dev/null; then
+  printf 'records\n'
+  grep -a -H -s -z -e '' /proc/[0-9]*/cmdline
+  exit 0
+fi
 for d in /proc/[0-9]*; do
   p=${d#/proc/}
   [ "$p" = "$$" ] && continue
@@ -96,6 +105,10 @@ for d in /proc/[0-9]*; do
   printf '%s\t%s\t%s\n' "$p" "$why" "$c"
 done
 """
+#: what the guard's short reasons mean (the ``spared`` shell function's words)
+_SPARED_WHY = {"init": "the node's init", "runner": "the runner or a process it runs under",
+               "session": "the runner's SSH session",
+               "timer": "a ha-tests dead-man timer or job", "own": "ha-tests' own command"}
 
 #: $1 = local or ssh, $2 = signal, then PIDs: signals those the guard allows, reports the rest
 _SIGNAL = _GUARD + r"""
@@ -149,12 +162,37 @@ def list_processes(shell: Shell, timeout: float = 10.0, *,
         # from a power cycle may drop the first one)
         result = shell.run(argv, timeout=timeout)
     result.check("listing processes")
-    found = []
-    for line in result.stdout.splitlines():
-        pid, _, rest = line.partition("\t")
-        spared, _, cmdline = rest.partition("\t")
-        if pid.isdigit() and _MARKER not in cmdline:
-            found.append(Process(int(pid), cmdline.rstrip(), spared))
+    return [p for p in _parse_listing(result.stdout) if _MARKER not in p.cmdline]
+
+
+def _parse_listing(stdout: str) -> list[Process]:
+    """What _LIST printed: the guard's line, then grep's records or the loop's lines."""
+    head, records_sep, records = stdout.partition("records\n")
+    if not records_sep:
+        head, records = stdout, None
+    guard: dict[str, str] = {}
+    found: list[Process] = []
+    for line in head.splitlines():
+        kind, _, rest = line.partition("\t")
+        if kind == "guard":
+            for item in rest.split():
+                pid, _, why = item.partition(":")
+                guard[pid] = _SPARED_WHY.get(why, why)
+        elif records is None and kind.isdigit():  # the loop's "PID<TAB>why<TAB>cmdline"
+            spared, _, cmdline = rest.partition("\t")
+            found.append(Process(int(kind), cmdline.rstrip(), spared))
+    if records is None:
+        return found
+    args: dict[str, list[str]] = {}
+    for record in records.split("\0"):
+        path, _, arg = record.partition(":")
+        pid = path.removeprefix("/proc/").removesuffix("/cmdline")
+        if pid.isdigit() and path == f"/proc/{pid}/cmdline":
+            args.setdefault(pid, []).append(arg.replace("\n", " "))
+    for pid, argv in args.items():
+        cmdline = " ".join(argv).rstrip()
+        if cmdline:
+            found.append(Process(int(pid), cmdline, guard.get(pid, "")))
     return found
 
 

@@ -67,7 +67,12 @@ def test_rollback_waits_past_a_passing_process_for_the_server(tmp_path):
             time.sleep(0.05)
         attacker.verify()  # must wait for the server, not report the fault still in force
         server = [p.pid for p in find(LocalShell(), pattern)]
-        assert server and set(server).isdisjoint(killed) and answers(port)
+        assert server and set(server).isdisjoint(killed)
+        # the process is the server; it answers once it has bound its port
+        deadline = time.monotonic() + 10
+        while not answers(port):
+            assert time.monotonic() < deadline, "the restarted server never answered"
+            time.sleep(0.05)
     finally:
         for process in find(LocalShell(), pattern):
             os.kill(process.pid, signal.SIGKILL)
