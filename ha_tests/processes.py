@@ -90,7 +90,7 @@ spared() {
 _LIST = _GUARD + r"""
 mode=$1
 if [ -n "$mode" ]; then guard_init "$mode"; printf 'guard\t%s\n' "$guard"; fi
-if echo x | grep -qz x 2>/dev/null; then
+if echo x | grep -a -H -s -z -q -e x 2>/dev/null; then
   printf 'records\n'
   grep -a -H -s -z -e '' /proc/[0-9]*/cmdline
   exit 0
