@@ -14,7 +14,8 @@ APT_PACKAGES=(openssh-server openssh-client haproxy keepalived ipmitool iproute2
               podman crun  # discovery's container way, proven with real containers
               prometheus prometheus-pushgateway  # the OpenMetrics tests' real scraper
               qemu-system-x86 busybox-static kmod  # these three: netem tests' guest kernel
-              systemd)  # PID 1 of the systemd guest (discovery's systemd way, for real)
+              systemd  # PID 1 of the systemd guest (discovery's systemd way, for real)
+              pacemaker corosync pacemaker-cli-utils resource-agents pcs)  # lab --style pacemaker
 VENV=${HA_TESTS_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 

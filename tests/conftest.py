@@ -39,6 +39,7 @@ def _why_no_lab() -> str | None:
 GROUPS = (("full", lambda item: "full_lab" in item.fixturenames),
           ("kolla", lambda item: "kolla_lab" in item.fixturenames
            or item.path.name == "test_discovery_podman.py"),
+          ("pacemaker", lambda item: "pacemaker_lab" in item.fixturenames),
           ("lab", lambda item: "lab" in item.fixturenames or "lab" in item.keywords),
           ("netns", lambda item: "netns_targets" in item.fixturenames))
 #: the same groups by file, for xdist's scheduler (it sees only test ids): a file's tests
@@ -46,12 +47,13 @@ GROUPS = (("full", lambda item: "full_lab" in item.fixturenames),
 GROUP_FILES = {
     "full": ("tests/full/",),
     "kolla": ("tests/lab/test_kolla_lab.py", "tests/lab/test_discovery_podman.py"),
+    "pacemaker": ("tests/lab/test_pacemaker_lab.py",),
     "lab": ("tests/lab/", "tests/attackers/test_attack_lab.py",
             "tests/monitors/test_lab_cloud.py", "tests/yardstick/test_yardstick_lab.py"),
     "netns": ("tests/monitors/test_vm_ping.py",),
 }
 #: under pytest-xdist the longest group first: the full lab's tests take half the suite
-ORDER = ("full", "lab", "kolla", "netns")
+ORDER = ("full", "lab", "kolla", "pacemaker", "netns")
 
 
 def group_of(item) -> str | None:
@@ -61,7 +63,7 @@ def group_of(item) -> str | None:
 def file_group(nodeid: str) -> str | None:
     path = nodeid.split("::", 1)[0]
     # the kolla lab's files lie in tests/lab/ too: the narrower groups are asked first
-    return next((name for name in ("full", "kolla", "netns", "lab")
+    return next((name for name in ("full", "kolla", "pacemaker", "netns", "lab")
                  if any(path.startswith(prefix) for prefix in GROUP_FILES[name])), None)
 
 

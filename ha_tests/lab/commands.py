@@ -133,7 +133,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                                 help="native (default: the node's supervisor runs the "
                                      "services) or kolla (the controllers' services in "
                                      "podman containers named as kolla-ansible names them, "
-                                     "and a kolla multinode INI and globals.yml)")
+                                     "and a kolla multinode INI and globals.yml) or "
+                                     "pacemaker (Pacemaker, not keepalived, holds the VIP "
+                                     "and runs HAProxy, as on TripleO's controllers)")
         if name == "status":
             parser.add_argument("--json", action="store_true", help="machine-readable output")
         parser.set_defaults(func=handler)

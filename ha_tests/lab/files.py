@@ -12,7 +12,16 @@ from pathlib import Path
 
 import yaml
 
-from ha_tests.lab import haproxy, keepalived, keystone, kolla, mariadb, memcached, sshd
+from ha_tests.lab import (
+    haproxy,
+    keepalived,
+    keystone,
+    kolla,
+    mariadb,
+    memcached,
+    pacemaker,
+    sshd,
+)
 from ha_tests.lab.plan import (
     ADMIN_USER,
     BMC_PORT,
@@ -68,6 +77,8 @@ def inventory(plan: LabPlan, bmc_password: str, servers: list[dict] | None = Non
     if plan.full:
         services.update(_full_services(plan))
     services = kolla.as_containers(plan, services)
+    if plan.pacemaker:
+        services = pacemaker.as_resources(services)
     extra = ({"notifications": {"transport_url": bus_url, "quorum_queues": True}}
              if bus_url else {})
     data = {

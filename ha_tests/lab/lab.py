@@ -37,6 +37,7 @@ from ha_tests.lab import (
     mariadb,
     memcached,
     network,
+    pacemaker,
     rabbitmq,
     sshd,
     vms,
@@ -212,6 +213,8 @@ class Lab:
         if self.plan.kolla and not kolla.available():
             raise LabError("--style kolla needs podman and crun (./bootstrap.sh setup "
                            "installs them)")
+        if self.plan.pacemaker and (why := pacemaker.missing()):
+            raise LabError(f"--style pacemaker: {why}")
         self.dir.mkdir(parents=True, exist_ok=True)
         self._write_state("starting")
         admin_password, bmc_password = self._secrets()
@@ -249,6 +252,15 @@ class Lab:
         for node in self.plan.nodes:
             self.power(node.name).on()
         step("nodes booted")
+        if self.plan.pacemaker:
+            controller = self.plan.controllers[0]
+            pacemaker.configure(self.plan, haproxy.HAPROXY,
+                                lambda argv: self.node_command(controller.name, argv))
+            if not wait_until(self.vip_holder, timeout=UP_TIMEOUT, interval=0.5):
+                raise LabError(f"Pacemaker did not start the VIP {self.plan.vip}; see "
+                               f"{self.dir}/nodes/ctl*/log/pacemaker.log")
+            step(f"pacemaker: {len(self.plan.controllers)} controllers online, HAProxy cloned, "
+                 f"VIP on {self.vip_holder()}")
         self._bootstrap_keystone(admin_password, service_secrets.database, step)
         step("keystone: db_sync and bootstrap through the VIP")
 
@@ -383,17 +395,24 @@ class Lab:
         (node_dir / "sshd_config").write_text(
             sshd.config(node_dir, self.dir / "ssh" / "authorized_keys"))
         services = [sshd.service(node_dir)]
+        masks: list[dict] = []
+        directories = ["/run/sshd"]
         empty = node_dir / "empty-dotfile"  # masks the host's ~/.bashrc inside the node
         empty.write_text("")
         interfaces = {MGMT_IF: [f"{node.mgmt_ip}/24"]}
         sysctls = {}
         if node.is_controller:
             (node_dir / "haproxy.cfg").write_text(haproxy.config(self.plan, node, node_dir))
-            (node_dir / "keepalived.conf").write_text(keepalived.config(self.plan, node))
             services += [mariadb.service(self.plan, node),
                          mariadb.clustercheck_service(self.plan, node), memcached.service(node),
-                         keystone.service(self.plan, node), haproxy.service(node_dir),
-                         keepalived.service(node_dir)]
+                         keystone.service(self.plan, node)]
+            if self.plan.pacemaker:  # Pacemaker runs HAProxy and holds the VIP
+                masks += pacemaker.prepare(self.plan, node, node_dir)
+                directories += pacemaker.directories()
+                services += pacemaker.services()
+            else:
+                (node_dir / "keepalived.conf").write_text(keepalived.config(self.plan, node))
+                services += [haproxy.service(node_dir), keepalived.service(node_dir)]
             if self.plan.full:
                 services += full_profile.services(self.plan, node)
             sysctls["net/ipv4/ip_nonlocal_bind"] = "1"
@@ -413,10 +432,10 @@ class Lab:
             "socket": str(self.plan.hactl_socket(node.name)), "run_dir": str(node_dir / "run"),
             "python": sys.executable,
             "network": {"interfaces": interfaces, "sysctls": sysctls},
-            "directories": ["/run/sshd"],
+            "directories": directories,
             "masks": [{"path": str(Path.home() / ".bashrc"), "source": str(empty)},
                       {"path": str(sshd.HOST_SHADOW), "source": str(self.shadow_path)},
-                      *containers.pop("masks", [])],
+                      *masks, *containers.pop("masks", [])],
             "services": services,
             **containers,
         }
@@ -516,6 +535,16 @@ class Lab:
         return found
 
     # -- status ---------------------------------------------------------------------------------
+    def node_command(self, node: str, argv: list[str],
+                     timeout: float = 60) -> subprocess.CompletedProcess:
+        """Run argv inside a node (its network, mount and PID namespaces), as its own
+        processes see the node; (rc, output) of a node that is off is an error."""
+        found = self.power(node).init_process()
+        if not found:
+            raise LabError(f"node {node} is off")
+        return subprocess.run(["nsenter", "-t", str(found[0]), "-m", "-n", "-p", "--", *argv],
+                              capture_output=True, text=True, timeout=timeout, check=False)
+
     def vip_holder(self) -> str | None:
         for node in self.plan.controllers:
             result = ip("-n", node.netns, "-o", "-4", "addr", "show", "dev", MGMT_IF,

@@ -47,6 +47,25 @@ PODMAN_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": 
 RC_OK, RC_FAILED, RC_STOPPED, RC_UNKNOWN = 0, 1, 3, 4
 
 
+
+def _make_fresh(mask: dict) -> None:
+    """A mask whose source is emptied at every boot, as a tmpfs /run or /dev/shm is: a
+    directory made anew (``mode``, ``owner`` uid:gid), or an empty file; the host path it
+    binds over made too when missing (an empty file, e.g. ``/run/corosync.pid``)."""
+    source = Path(mask["source"])
+    if mask.get("directory"):
+        shutil.rmtree(source, ignore_errors=True)
+        source.mkdir(parents=True)
+        if mask.get("owner"):
+            uid, gid = (int(x) for x in mask["owner"].split(":"))
+            os.chown(source, uid, gid)
+        source.chmod(int(mask.get("mode", "755"), 8))
+    else:
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.write_text("")
+        if not os.path.exists(mask["path"]):
+            Path(mask["path"]).touch()
+
 class Service:
     def __init__(self, spec: dict, log_dir: Path):
         self.name: str = spec["name"]
@@ -220,6 +239,8 @@ class Init:
         machine it runs ``pyenv rehash``, whose lock an SSH session cut mid-command leaves
         behind; every later command on every node then waits a minute for it)."""
         for mask in self.spec.get("masks", []):
+            if mask.get("fresh"):
+                _make_fresh(mask)
             if os.path.exists(mask["path"]):
                 subprocess.run(["mount", "--bind", mask["source"], mask["path"]], check=False,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

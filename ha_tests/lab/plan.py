@@ -28,7 +28,7 @@ KEYSTONE_PORT = 5000
 PROFILES = ("identity", "full")
 #: how the controllers run their services: under the node's supervisor (native), or in
 #: podman containers named as kolla-ansible names them (kolla; ha_tests/lab/kolla.py)
-STYLES = ("native", "kolla")
+STYLES = ("native", "kolla", "pacemaker")
 DEFAULT_STYLE = "native"
 DEFAULT_PROFILE = "identity"
 MARIADB_PORT = 3306
@@ -181,6 +181,11 @@ class LabPlan:
     @property
     def kolla(self) -> bool:
         return self.style == "kolla"
+
+    @property
+    def pacemaker(self) -> bool:
+        """Pacemaker, not keepalived, holds the VIP and runs HAProxy (ha_tests/lab/pacemaker.py)."""
+        return self.style == "pacemaker"
 
     def style_recorded(self) -> str:
         """The style in this lab's state file, else the default."""

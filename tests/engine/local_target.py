@@ -37,6 +37,17 @@ def answers(port: int) -> bool:
         return False
 
 
+def answers_soon(port: int, seconds: float = 10.0) -> bool:
+    """The server answers within seconds: a restarted one is a process before it has bound
+    its port, and a rollback waits for the process, as a supervisor would report it."""
+    deadline = time.monotonic() + seconds
+    while not answers(port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 class WebServer:
     """python -m http.server on a loopback port, started detached like a daemon."""
 

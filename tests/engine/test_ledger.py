@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from local_target import answers, scenario_text
+from local_target import answers, answers_soon, scenario_text
 
 from ha_tests.events import read_events
 from ha_tests.inventory import InventoryIdentity, load_inventory
@@ -58,7 +58,7 @@ def test_kill_9_after_inject_then_heal_restores_the_service(web, inventory_file,
                           text=True, timeout=60)
     assert heal.returncode == 0, heal.stdout + heal.stderr
     assert "healed" in heal.stdout
-    assert answers(web.port) and web.pids()
+    assert answers_soon(web.port) and web.pids()
     assert Ledger().entries() == []
 
 
@@ -176,7 +176,7 @@ def test_heal_with_the_absolute_path_heals_an_entry_made_with_a_relative_one(
     heal = cli("heal", "-i", inventory_file.resolve())
     assert heal.returncode == 0, heal.stdout + heal.stderr
     assert "healed" in heal.stdout and "nothing to heal" not in heal.stdout
-    assert answers(web.port) and Ledger().entries() == []
+    assert answers_soon(web.port) and Ledger().entries() == []
 
 
 def test_heal_from_another_directory_uses_the_recorded_inventory_not_the_local_one(
@@ -189,7 +189,7 @@ def test_heal_from_another_directory_uses_the_recorded_inventory_not_the_local_o
         inventory_file.read_text().replace(f'start: "{web.start_command}"', 'start: "true"'))
     heal = cli("heal", cwd=elsewhere)
     assert heal.returncode == 0, heal.stdout + heal.stderr
-    assert answers(web.port) and Ledger().entries() == []
+    assert answers_soon(web.port) and Ledger().entries() == []
 
 
 def test_a_new_run_with_the_absolute_path_heals_first(web, inventory_file, scenario_file,
@@ -217,7 +217,7 @@ def test_heal_refuses_an_inventory_that_now_names_other_nodes(web, inventory_fil
     assert run.returncode == 3, run.stdout + run.stderr  # preflight failed: blocked
     assert len(Ledger().entries()) == 1  # kept for the right inventory
     inventory_file.write_text(original)
-    assert cli("heal").returncode == 0 and answers(web.port)
+    assert cli("heal").returncode == 0 and answers_soon(web.port)
 
 
 def test_the_identity_is_the_resolved_file_and_the_nodes(inventory_file, tmp_path,

@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from local_target import answers, pid_alive, scenario_text
+from local_target import answers, answers_soon, pid_alive, scenario_text
 
 from ha_tests.errors import ExitCode
 from ha_tests.events import read_events
@@ -35,7 +35,7 @@ def test_kill_is_real_outage_is_measured_and_service_restarted(web, inventory, s
                 if e["kind"] == "attack" and e["action"] == "injected"]
     killed = injected[0]["detail"]["pids"]["local"]
     assert killed == before and not any(pid_alive(p) for p in killed)
-    assert answers(web.port) and web.pids() and set(web.pids()).isdisjoint(before)
+    assert answers_soon(web.port) and web.pids() and set(web.pids()).isdisjoint(before)
 
     seen = outcome.result.monitors["web"].iterations[0]
     assert seen.metrics.outage_count >= 1
@@ -138,7 +138,7 @@ def test_exception_after_inject_still_rolls_back(web, inventory, scenario_file, 
     outcome = run(crashing, inventory, tmp_path)
     assert outcome.status == "error" and "attacker crashed" in outcome.result.error
     assert all(r.ok for r in outcome.result.rollback)
-    assert answers(web.port) and set(web.pids()).isdisjoint(before)
+    assert answers_soon(web.port) and set(web.pids()).isdisjoint(before)
 
 
 def test_failed_rollback_has_its_own_exit_code(web, inventory_file, scenario_file, tmp_path):
@@ -182,4 +182,4 @@ def test_signal_to_a_real_runner_process_rolls_back(sig, web, inventory_file, sc
     summary = json.loads(next(results.glob("*/summary.json")).read_text())
     assert summary["status"] == "interrupted"
     assert summary["rollback"] and all(r["ok"] for r in summary["rollback"])
-    assert answers(web.port) and set(web.pids()).isdisjoint(before)
+    assert answers_soon(web.port) and set(web.pids()).isdisjoint(before)
