@@ -24,7 +24,8 @@ from ha_tests.transport import Shell, script
 from ha_tests.transport.local import LocalShell
 
 #: shell functions: ``guard_init MODE`` learns, in one pass over /proc/*/stat (one awk), which
-#: processes must never be signalled; ``spared PID`` sets ``why`` (empty when it may be)
+#: processes must never be signalled; ``spared PID`` sets ``why`` to the guard's short reason
+#: (empty when it may be), which _WHY turns into words on the runner
 _GUARD = r"""
 guard_init() {
   tagp=ha-tests; tagged=
@@ -72,13 +73,6 @@ spared() {
   why=
   case $guard in *" $1:"*) ;; *) return 0;; esac
   why=${guard#*" $1:"}; why=${why%% *}
-  case $why in
-    init) why="the node's init";;
-    runner) why="the runner or a process it runs under";;
-    session) why="the runner's SSH session";;
-    timer) why="a ha-tests dead-man timer or job";;
-    own) why="ha-tests' own command";;
-  esac
 }
 """
 
@@ -105,10 +99,14 @@ for d in /proc/[0-9]*; do
   printf '%s\t%s\t%s\n' "$p" "$why" "$c"
 done
 """
-#: what the guard's short reasons mean (the ``spared`` shell function's words)
-_SPARED_WHY = {"init": "the node's init", "runner": "the runner or a process it runs under",
-               "session": "the runner's SSH session",
-               "timer": "a ha-tests dead-man timer or job", "own": "ha-tests' own command"}
+#: what the guard's short reasons mean ("sshd" says itself)
+_WHY = {"init": "the node's init", "runner": "the runner or a process it runs under",
+        "session": "the runner's SSH session", "timer": "a ha-tests dead-man timer or job",
+        "own": "ha-tests' own command"}
+
+
+def _why(code: str) -> str:
+    return _WHY.get(code, code)
 
 #: $1 = local or ssh, $2 = signal, then PIDs: signals those the guard allows, reports the rest
 _SIGNAL = _GUARD + r"""
@@ -177,10 +175,10 @@ def _parse_listing(stdout: str) -> list[Process]:
         if kind == "guard":
             for item in rest.split():
                 pid, _, why = item.partition(":")
-                guard[pid] = _SPARED_WHY.get(why, why)
+                guard[pid] = _why(why)
         elif records is None and kind.isdigit():  # the loop's "PID<TAB>why<TAB>cmdline"
             spared, _, cmdline = rest.partition("\t")
-            found.append(Process(int(kind), cmdline.rstrip(), spared))
+            found.append(Process(int(kind), cmdline.rstrip(), _why(spared)))
     if records is None:
         return found
     args: dict[str, list[str]] = {}
@@ -247,5 +245,5 @@ def signalled(output: str) -> tuple[list[int], dict[int, str]]:
         if fields[0] == "signalled" and len(fields) == 2 and fields[1].isdigit():
             signalled.append(int(fields[1]))
         elif fields[0] == "spared" and len(fields) == 3 and fields[1].isdigit():
-            spared[int(fields[1])] = fields[2]
+            spared[int(fields[1])] = _why(fields[2])
     return signalled, spared

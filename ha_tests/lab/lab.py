@@ -396,7 +396,6 @@ class Lab:
             sshd.config(node_dir, self.dir / "ssh" / "authorized_keys"))
         services = [sshd.service(node_dir)]
         masks: list[dict] = []
-        directories = ["/run/sshd"]
         empty = node_dir / "empty-dotfile"  # masks the host's ~/.bashrc inside the node
         empty.write_text("")
         interfaces = {MGMT_IF: [f"{node.mgmt_ip}/24"]}
@@ -408,7 +407,6 @@ class Lab:
                          keystone.service(self.plan, node)]
             if self.plan.pacemaker:  # Pacemaker runs HAProxy and holds the VIP
                 masks += pacemaker.prepare(self.plan, node, node_dir)
-                directories += pacemaker.directories()
                 services += pacemaker.services()
             else:
                 (node_dir / "keepalived.conf").write_text(keepalived.config(self.plan, node))
@@ -432,7 +430,7 @@ class Lab:
             "socket": str(self.plan.hactl_socket(node.name)), "run_dir": str(node_dir / "run"),
             "python": sys.executable,
             "network": {"interfaces": interfaces, "sysctls": sysctls},
-            "directories": directories,
+            "directories": ["/run/sshd"],
             "masks": [{"path": str(Path.home() / ".bashrc"), "source": str(empty)},
                       {"path": str(sshd.HOST_SHADOW), "source": str(self.shadow_path)},
                       *masks, *containers.pop("masks", [])],
@@ -538,7 +536,7 @@ class Lab:
     def node_command(self, node: str, argv: list[str],
                      timeout: float = 60) -> subprocess.CompletedProcess:
         """Run argv inside a node (its network, mount and PID namespaces), as its own
-        processes see the node; (rc, output) of a node that is off is an error."""
+        processes see the node; LabError when the node is off."""
         found = self.power(node).init_process()
         if not found:
             raise LabError(f"node {node} is off")

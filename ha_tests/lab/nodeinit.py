@@ -51,7 +51,7 @@ RC_OK, RC_FAILED, RC_STOPPED, RC_UNKNOWN = 0, 1, 3, 4
 def _make_fresh(mask: dict) -> None:
     """A mask whose source is emptied at every boot, as a tmpfs /run or /dev/shm is: a
     directory made anew (``mode``, ``owner`` uid:gid), or an empty file; the host path it
-    binds over made too when missing (an empty file, e.g. ``/run/corosync.pid``)."""
+    binds over is made too when missing (``/run/crm``, ``/run/corosync.pid``)."""
     source = Path(mask["source"])
     if mask.get("directory"):
         shutil.rmtree(source, ignore_errors=True)
@@ -60,11 +60,13 @@ def _make_fresh(mask: dict) -> None:
             uid, gid = (int(x) for x in mask["owner"].split(":"))
             os.chown(source, uid, gid)
         source.chmod(int(mask.get("mode", "755"), 8))
+        os.makedirs(mask["path"], exist_ok=True)
     else:
         source.parent.mkdir(parents=True, exist_ok=True)
         source.write_text("")
         if not os.path.exists(mask["path"]):
             Path(mask["path"]).touch()
+
 
 class Service:
     def __init__(self, spec: dict, log_dir: Path):

@@ -45,7 +45,7 @@ VOLATILE_PATHS = (("/run/crm", "755"), ("/dev/shm", "1777"))
 COROSYNC_PID_FILE = "/run/corosync.pid"
 #: the subdirectories pacemaker-based and -schedulerd expect, owned by hacluster
 PACEMAKER_DIRS = ("cib", "pengine", "blackbox", "cores")
-CLUSTER_USER, CLUSTER_GROUP = "hacluster", "haclient"
+CLUSTER_USER = "hacluster"
 #: where HAProxy's configuration is on every controller (the node's own file bound over it):
 #: the resource's command line is the cluster's, one for all nodes
 HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg"
@@ -130,11 +130,6 @@ def prepare(plan: LabPlan, node: NodePlan, node_dir: Path) -> list[dict]:
     return masks
 
 
-def directories() -> list[str]:
-    """Paths that must exist for a bind over them (``/run/crm`` need not, on the host)."""
-    return ["/run/crm", "/etc/corosync", "/var/log/pacemaker"]
-
-
 def services() -> list[dict]:
     return [{"name": "corosync", "path": COROSYNC, "argv": [COROSYNC, "-f"]},
             {"name": "pacemaker", "path": PACEMAKERD, "argv": [PACEMAKERD]}]
@@ -216,7 +211,7 @@ def configure(plan: LabPlan, haproxy_binary: str,
 
 def as_resources(services: dict) -> dict:
     """The inventory's services map of a Pacemaker lab: HAProxy as the resource Pacemaker
-    runs, no keepalived, and the cluster's own daemons."""
+    runs, and no keepalived."""
     services = dict(services)
     services.pop("keepalived", None)
     services["haproxy"] = {**{k: v for k, v in services["haproxy"].items()

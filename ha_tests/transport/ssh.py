@@ -94,8 +94,8 @@ class SshShell(Shell):
         with self._lock:
             transport = self._client.get_transport() if self._client else None
             if transport is None or not transport.is_active():
-                if self._client is not None:
-                    self._retire_locked(self._client)
+                dead, self._client = self._client, None
+                self._close_if_done_locked(dead)
                 self._client = self._connect()
             self._users[self._client] = self._users.get(self._client, 0) + 1
             return self._client
@@ -103,22 +103,17 @@ class SshShell(Shell):
     def _release(self, client: paramiko.SSHClient, *, retire: bool = False) -> None:
         """The caller is done with ``client``; ``retire``: no new command may use it."""
         with self._lock:
-            left = self._users.get(client, 0) - 1
-            if left > 0:
-                self._users[client] = left
-            else:
-                self._users.pop(client, None)
-            if retire:
-                self._retire_locked(client)
-            elif left <= 0 and client is not self._client:
-                client.close()
+            self._users[client] = self._users.get(client, 0) - 1
+            if retire and self._client is client:
+                self._client = None
+            self._close_if_done_locked(client)
 
-    def _retire_locked(self, client: paramiko.SSHClient) -> None:
-        if self._client is client:
-            self._client = None
-        if self._users.get(client, 0) <= 0:
-            self._users.pop(client, None)
-            client.close()
+    def _close_if_done_locked(self, client: paramiko.SSHClient | None) -> None:
+        """A connection no longer kept for new commands is closed once none runs on it."""
+        if client is None or client is self._client or self._users.get(client, 0) > 0:
+            return
+        self._users.pop(client, None)
+        client.close()
 
     def run(self, argv: Sequence[str], *, timeout: float = 30.0,
             stdin: bytes | None = None) -> CommandResult:
