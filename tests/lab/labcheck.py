@@ -97,14 +97,32 @@ def rabbit_whole(lab) -> bool:
     return not lab.plan.full or rabbitmq.cluster_whole(lab.plan)
 
 
+def unhealthy(lab) -> str:
+    """What keeps the lab from being healthy, in words ("" when it is): every node on, every
+    service running, every Galera member synced, every RabbitMQ broker in the cluster, the
+    VIP held, the API answering. A test that finds the lab broken says which of these."""
+    status = lab.status(bmc_query=False)
+    wrong = [f"{n['name']}: power {n['power']}" for n in status["nodes"] if n["power"] != "on"]
+    wrong += [f"{n['name']}: no services listed" for n in status["nodes"]
+              if n["power"] == "on" and not n["services"]]
+    wrong += [f"{n['name']}: {service} {state}" for n in status["nodes"]
+              for service, state in sorted((n["services"] or {}).items()) if state != "running"]
+    if status["vip_holder"] is None:
+        wrong.append("no node holds the VIP")
+    if not wrong:
+        if not galera_whole(lab):
+            wrong.append("Galera is not one synced cluster of every member")
+        if not rabbit_whole(lab):
+            wrong.append("RabbitMQ is not one cluster of every broker")
+        if api_ok(lab) is None:
+            wrong.append("the API does not answer through the VIP")
+    return "; ".join(wrong)
+
+
 def healthy(lab) -> bool:
     """Every node on, every service running, every Galera member synced, every RabbitMQ
     broker in the cluster, the VIP held, the API answering."""
-    status = lab.status(bmc_query=False)
-    return (all(n["power"] == "on" and n["services"]
-                and set(n["services"].values()) == {"running"} for n in status["nodes"])
-            and status["vip_holder"] is not None and galera_whole(lab)
-            and rabbit_whole(lab) and api_ok(lab) is not None)
+    return not unhealthy(lab)
 
 
 def api_steady(lab, times: int = 6) -> bool:

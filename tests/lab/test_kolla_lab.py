@@ -22,7 +22,7 @@ import sys
 import pytest
 from lab_session import session_lab
 from lab_settings import KOLLA_LAB_CIDR, KOLLA_LAB_NAME
-from labcheck import healthy, node_processes, ssh, wait_for, what_runs
+from labcheck import healthy, node_processes, ssh, unhealthy, wait_for, what_runs
 
 from ha_tests.inventory import load_inventory
 from ha_tests.lab.kolla import container_name
@@ -160,7 +160,7 @@ def test_a_stop_a_start_and_a_restart_through_podman_really_happen(discovered):
     finally:
         shell.run(service_argv("keystone", service, "start"), timeout=120)
         pool.close()
-    assert wait_for(lambda: healthy(lab), 120)
+    assert wait_for(lambda: healthy(lab), 120), unhealthy(lab)
 
 
 def test_a_killed_container_process_is_restarted_by_podman_as_kolla_s_restart_policy_says(
@@ -185,23 +185,39 @@ def test_a_killed_container_process_is_restarted_by_podman_as_kolla_s_restart_po
         rc, out = ssh(lab, node, "podman start haproxy", timeout=60)
         assert rc == 0, out
     assert wait_for(lambda: state_of(lab, node, "haproxy") == "running", 60)
-    assert wait_for(lambda: healthy(lab), 120)
+    assert wait_for(lambda: healthy(lab), 120), unhealthy(lab)
 
 
-@pytest.mark.parametrize("with_globals", [True, False], ids=["globals.yml", "ini-only"])
-def test_validate_deployment_from_the_kolla_ini_measures_every_scenario_the_lab_can_run(
-        discovered, tmp_path, with_globals):
+def test_the_kolla_ini_alone_finds_what_it_finds_with_globals_yml(discovered, tmp_path):
+    """Without globals.yml (kolla_internal_vip_address) discovery still finds every service
+    where it runs and the VIP (from the openrc's Keystone URL): the same inventory the gate
+    below runs from, so the ini alone is enough to attack the right things."""
+    lab, with_globals = discovered["lab"], discovered["inventory"]
+    out = tmp_path / "inventory.yaml"
+    result = ha_tests("discover", "-i", lab.kolla_multinode_path, "--openrc",
+                      lab.kolla_openrc_path, "-o", out)
+    assert result.returncode == 0, result.stderr
+    ini_only = load_inventory(out)
+    assert ini_only.vips["api"] == lab.plan.vip, result.stderr
+    assert set(ini_only.services) == set(with_globals.services), result.stderr
+    for name, service in with_globals.services.items():
+        found = ini_only.services[name]
+        assert (set(found.nodes), found.manager, found.container, found.process) == (
+            set(service.nodes), service.manager, service.container, service.process), name
+
+
+def test_validate_deployment_from_the_kolla_files_measures_every_scenario_the_lab_can_run(
+        discovered, tmp_path):
     """The installer's files alone, no services map: post-deploy measures every scenario
     whose service the lab runs; only those needing what the lab lacks are skipped."""
     import xml.etree.ElementTree as ET
 
     lab = discovered["lab"]
-    assert wait_for(lambda: healthy(lab), 120)
+    assert wait_for(lambda: healthy(lab), 120), unhealthy(lab)
     junit = tmp_path / "junit.xml"
-    extra = ["--globals", lab.kolla_globals_path] if with_globals else []
     result = ha_tests("validate-deployment", "--profile", "post-deploy", "-i",
-                      lab.kolla_multinode_path, *extra, "--openrc", lab.kolla_openrc_path,
-                      "-r", tmp_path / "results",
+                      lab.kolla_multinode_path, "--globals", lab.kolla_globals_path,
+                      "--openrc", lab.kolla_openrc_path, "-r", tmp_path / "results",
                       "--junit", junit, "--i-know-this-is-destructive", "-q", timeout=1800)
     out = result.stdout[-4000:] + result.stderr[-3000:]
     assert result.returncode in (0, 1), out  # 1: an SLA failed (the lab's timing)
@@ -212,4 +228,4 @@ def test_validate_deployment_from_the_kolla_ini_measures_every_scenario_the_lab_
     assert not [n for n, c in cases.items() if c.find("error") is not None], out
     assert "4 of 6 measured" in result.stdout, out
     assert "unresolved" not in out
-    assert wait_for(lambda: healthy(lab), 180), "the run left the kolla lab broken"
+    assert wait_for(lambda: healthy(lab), 180), f"the run left the lab broken: {unhealthy(lab)}"
