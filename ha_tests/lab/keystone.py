@@ -74,7 +74,10 @@ key_repository = {kdir}/credential-keys
 enabled = true
 backend = oslo_cache.memcache_pool
 memcache_servers = {",".join(memcached.servers(plan))}
-memcache_socket_timeout = 1
+# 3 s, not oslo.cache's 1 s: a Keystone that times out marks the server dead for
+# dead_retry and hashes its keys elsewhere while the others do not, and reads stale
+# entries; a loaded lab host's scheduling stall must not do that (docs/lab.rst, Limits)
+memcache_socket_timeout = 3
 memcache_dead_retry = 30
 expiration_time = 600
 
