@@ -19,7 +19,7 @@ from ha_tests.lab.system import cmdline, pss_kib, rss_kib
 
 SERVICES = re.compile(
     r"(keystone|nova-api|nova-conductor|nova-scheduler|nova-compute|placement-api|cinder-api"
-    r"|cinder-scheduler|cinder-volume|network-api|image-api|beam|mariadbd|haproxy|keepalived"
+    r"|cinder-scheduler|cinder-volume|network-api|glance-api|beam|mariadbd|haproxy|keepalived"
     r"|sshd|vbmc|hypervisor|nodeinit|guest-)")
 
 

@@ -1,11 +1,12 @@
-"""The full profile's APIs under gunicorn: ``nova-api``, ``placement-api``, ``cinder-api``
-and the stand-ins for the network and image APIs.
+"""The full profile's APIs under gunicorn: ``nova-api``, ``placement-api``, ``cinder-api``,
+``glance-api`` and the stand-in for the network API.
 
 Run as ``python -m ha_tests.lab.api_wsgi GUNICORN-ARGS`` with ``argv[0]`` set to the API's
 name (see keystone_wsgi for why: a precise process pattern, oslo.config parsing ``sys.argv``,
 site directories from ``HA_TESTS_LAB_SITE``). ``HA_TESTS_LAB_APP`` says which application the
 worker builds; each finds its config file through its own environment variable
-(``OS_NOVA_CONFIG_DIR``, ``OS_PLACEMENT_CONFIG_DIR``, ``OS_CINDER_CONFIG_DIR``).
+(``OS_NOVA_CONFIG_DIR``, ``OS_PLACEMENT_CONFIG_DIR``, ``HA_TESTS_LAB_CONFIG_FILE`` for
+Cinder, ``OS_GLANCE_CONFIG_DIR``).
 """
 
 import os
@@ -16,11 +17,11 @@ APPS = {
     "nova-api": "nova.wsgi.osapi_compute",
     "placement-api": "placement.wsgi.api",
     "cinder-api": "cinder.wsgi.api",
+    "glance-api": "glance.wsgi.api",
 }
 #: stand-ins (module, attribute) for the services the lab does not run
 STANDINS = {
     "network-api": "network_application",
-    "image-api": "image_application",
 }
 
 if __name__ == "__main__":

@@ -108,9 +108,10 @@ def inventory(plan: LabPlan, bmc_password: str, servers: list[dict] | None = Non
 
 def _full_services(plan: LabPlan) -> dict:
     """The full profile's services, named as Yardstick's test cases name them."""
-    from ha_tests.lab import cinder, nova, placement, rabbitmq
+    from ha_tests.lab import cinder, glance, nova, placement, rabbitmq
     from ha_tests.lab.plan import (
         CINDER_API_PORT,
+        IMAGE_PORT,
         NOVA_API_PORT,
         PLACEMENT_PORT,
         RABBIT_PORT,
@@ -129,7 +130,8 @@ def _full_services(plan: LabPlan) -> dict:
             ("placement-api", "placement-api", placement.PROCESS_REGEX, "controller",
              PLACEMENT_PORT),
             ("rabbitmq-server", "rabbitmq-server", rabbitmq.PROCESS_REGEX, "controller",
-             RABBIT_PORT)):
+             RABBIT_PORT),
+            ("glance-api", "glance-api", glance.PROCESS_REGEX, "controller", IMAGE_PORT)):
         entry = {"roles": [role], "process": regex, "manager": "command",
                  "start": hactl(plan, "start", unit), "stop": hactl(plan, "stop", unit),
                  "status": hactl(plan, "status", unit)}

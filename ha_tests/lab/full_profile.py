@@ -14,9 +14,9 @@ import socket
 import time
 from collections.abc import Callable
 
-from ha_tests.lab import catalog, cinder, mariadb, nova, placement, rabbitmq, workload
+from ha_tests.lab import catalog, cinder, glance, mariadb, nova, placement, rabbitmq, workload
 from ha_tests.lab.openstack import Secrets, schema_marker, wsgi_service
-from ha_tests.lab.plan import IMAGE_PORT, MARIADB_PORT, NETWORK_PORT, LabPlan, NodePlan
+from ha_tests.lab.plan import MARIADB_PORT, NETWORK_PORT, LabPlan, NodePlan
 from ha_tests.lab.system import LabError, wait_until
 
 #: lab up waits this long for the compute plane after Keystone answers
@@ -32,6 +32,7 @@ def prepare(plan: LabPlan) -> Secrets:
     placement.write_configs(plan, secrets)
     nova.write_configs(plan, secrets)
     cinder.write_configs(plan, secrets)
+    glance.write_configs(plan, secrets)
     return secrets
 
 
@@ -43,9 +44,9 @@ def services(plan: LabPlan, node: NodePlan) -> list[dict]:
     found.append(placement.service(plan, node))
     found += nova.services(plan, node)
     found += cinder.services(plan, node)
-    for name, port in (("network-api", NETWORK_PORT), ("image-api", IMAGE_PORT)):
-        found.append(wsgi_service(plan, name, name, f"{node.mgmt_ip}:{port}",
-                                  {"HA_TESTS_LAB_NAME": plan.name}))
+    found += glance.services(plan, node)
+    found.append(wsgi_service(plan, "network-api", "network-api",
+                              f"{node.mgmt_ip}:{NETWORK_PORT}", {}))
     return found
 
 
@@ -68,15 +69,18 @@ def set_up(plan: LabPlan, admin_password: str, secrets: Secrets, pool,
     jobs = [pool.submit(placement.create_schema, plan),
             pool.submit(nova.create_schemas, plan, secrets),
             pool.submit(cinder.create_schema, plan),
+            pool.submit(glance.create_schema, plan),
             pool.submit(catalog.register, plan, admin_password, secrets)]
     for job in jobs:
         job.result()
     schema_marker(plan).touch()
-    step("schemas created (placement, nova_api, nova_cell0, nova, cinder), users and "
+    step("schemas created (placement, nova_api, nova_cell0, nova, cinder, glance), users and "
          "endpoints registered; OpenStack services starting")
     cloud = connect(plan, admin_password)
     try:
         wait_for_services(plan, cloud, step)
+        image = glance.register_image(cloud)
+        step(f"glance: image {image.name} active ({image.size} bytes in the shared file store)")
         return workload.create(plan, cloud, step)
     finally:
         cloud.close()

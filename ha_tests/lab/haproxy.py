@@ -31,7 +31,7 @@ from ha_tests.lab.plan import (
 #: the full profile's HTTP APIs on the VIP: (section, port)
 FULL_HTTP_APIS = (("nova_api", NOVA_API_PORT), ("placement_api", PLACEMENT_PORT),
                   ("cinder_api", CINDER_API_PORT), ("network_standin", NETWORK_PORT),
-                  ("image_standin", IMAGE_PORT))
+                  ("glance_api", IMAGE_PORT))
 
 HAPROXY = "/usr/sbin/haproxy"
 PROCESS_REGEX = r"^/usr/sbin/haproxy "

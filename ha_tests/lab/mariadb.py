@@ -30,7 +30,7 @@ INSTALL_DB = "/usr/bin/mariadb-install-db"
 GALERA_PROVIDER = "/usr/lib/galera/libgalera_smm.so"
 SST_SCRIPT = "/usr/bin/wsrep_sst_rsync"
 PROCESS_REGEX = r"^/usr/sbin/mariadbd "
-DATABASES = ("keystone", "placement", "nova_api", "nova", "nova_cell0", "cinder")
+DATABASES = ("keystone", "placement", "nova_api", "nova", "nova_cell0", "cinder", "glance")
 USER = "openstack"
 SYSTEM_USER = "mysql"
 #: Galera's replication port (gcomm) and its incremental state transfer port

@@ -124,7 +124,6 @@ lock_path = {state}/locks
 {service_auth_section("placement", plan, secrets.service, "placement")}
 {sections}
 [glance]
-# the lab's image API is a stand-in (ha_tests.lab.standins): one image, no data
 valid_interfaces = internal,public
 region_name = RegionOne
 

@@ -21,7 +21,7 @@ import ha_tests
 from ha_tests.lab.plan import KEYSTONE_PORT, SERVICE_PROJECT, LabPlan
 from ha_tests.lab.system import read_secret, write_secret
 
-SERVICE_USERS = ("nova", "placement", "cinder")
+SERVICE_USERS = ("nova", "placement", "cinder", "glance")
 
 
 @dataclasses.dataclass(frozen=True)

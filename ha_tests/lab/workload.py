@@ -1,7 +1,7 @@
 """The full profile's tenant workload: what the compute and storage gap scenarios watch.
 
 A deployment's validation creates some load to observe; so does the lab: one server per
-compute node (``lab-vm-<compute>``, pinned there, booted from the stand-in image) and one
+compute node (``lab-vm-<compute>``, pinned there, booted from Glance's ``lab-guest``) and one
 multi-attach volume (``lab-shared``) attached to all of them (gap-5: lose one compute, the
 other server keeps its attachment). The servers' addresses go into the inventory's VM list.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ha_tests.lab.glance import IMAGE_NAME
 from ha_tests.lab.plan import LabPlan
-from ha_tests.lab.standins import IMAGE_NAME
 
 FLAVOR = "lab.tiny"
 SHARED_VOLUME = "lab-shared"

@@ -6,6 +6,7 @@ host, the process table of a node's namespace, the lab's BMC power switch.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid as uuidlib
 from pathlib import Path
 
@@ -21,9 +23,9 @@ import yaml
 from measured import assert_measured, injected_pids
 from tempest_identity import make_workspace, run_identity_suite
 
-from ha_tests.lab import mariadb, rabbitmq
+from ha_tests.lab import glance, mariadb, rabbitmq
 from ha_tests.lab.openstack import Secrets
-from ha_tests.lab.plan import ADMIN_USER, RABBIT_PORT, REGION, SERVICE_DOWN_TIME
+from ha_tests.lab.plan import ADMIN_USER, IMAGE_PORT, RABBIT_PORT, REGION, SERVICE_DOWN_TIME
 from ha_tests.lab.system import cmdline, netns_pids
 from ha_tests.operations.steps import read_output
 from ha_tests.scenario_files import shipped_scenarios_dir
@@ -124,6 +126,20 @@ def test_a_server_booted_through_nova_is_a_real_guest(full_lab, cloud, server):
     cloud.compute.wait_for_delete(server, wait=120)
     assert not guest_pids(server.id)
     assert not pings(address)
+
+
+def test_every_controllers_glance_serves_the_image_lab_up_stored(full_lab, cloud):
+    """``lab-guest`` was uploaded once through the VIP into the shared file store: each
+    controller's own glance-api (asked directly, not through HAProxy) returns its bytes."""
+    image = cloud.image.find_image(glance.IMAGE_NAME)
+    assert image.status == "active" and image.checksum == hashlib.md5(
+        glance.IMAGE_DATA).hexdigest()
+    for node in full_lab.plan.controllers:
+        request = urllib.request.Request(
+            f"http://{node.mgmt_ip}:{IMAGE_PORT}/v2/images/{image.id}/file",
+            headers={"X-Auth-Token": cloud.auth_token})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.read() == glance.IMAGE_DATA, node.name
 
 
 def test_killing_nova_compute_leaves_its_guests_running(full_lab, server):
@@ -392,8 +408,9 @@ def test_the_classic_kills_the_full_lab_serves(full_lab, tmp_path):
 
 
 def test_yardsticks_own_cases_run_against_the_full_labs_pod(full_lab, tmp_path):
-    """tc019 (nova-api), tc048 (cinder-api), tc056 (rabbitmq-server), tc090 (mysql), from
-    Yardstick's own files with the lab's pod.yaml; Heat's stack list is not applicable.
+    """tc019 (nova-api), tc047 (glance-api), tc048 (cinder-api), tc056 (rabbitmq-server),
+    tc090 (mysql), from Yardstick's own files with the lab's pod.yaml; Heat's stack list is
+    not applicable.
 
     The lab's brokers run as systemd runs them (rabbitmq-server execs the Erlang VM), so no
     process is named rabbitmq-server: tc056 is given the VM's name through its own
@@ -402,7 +419,7 @@ def test_yardsticks_own_cases_run_against_the_full_labs_pod(full_lab, tmp_path):
     if not corpus.is_dir():
         pytest.skip(f"Yardstick's corpus is not at {corpus.resolve()}")
     cases_out, output = {}, ""
-    for numbers, args in ((("019", "048", "090"), ()),
+    for numbers, args in ((("019", "047", "048", "090"), ()),
                           (("056",), ("--task-args", json.dumps({"attack_process": "beam.smp"})))):
         results = tmp_path / f"results-{numbers[0]}"
         proc = subprocess.run([sys.executable, "-m", "ha_tests.cli", "yardstick", "run", *(
@@ -415,7 +432,7 @@ def test_yardsticks_own_cases_run_against_the_full_labs_pod(full_lab, tmp_path):
             "testcases"])
     criteria = {name: case["criteria"] for name, case in cases_out.items()}
     # each case measured (its SLA verdict is the cloud's timing), with its outage figures
-    for n in ("019", "048", "056", "090"):
+    for n in ("019", "047", "048", "056", "090"):
         case = cases_out[f"opnfv_yardstick_tc{n}"]
         assert criteria[f"opnfv_yardstick_tc{n}"] in ("PASS", "FAIL"), output
         assert any(k.endswith("_outage_time") for k in case["tc_data"][0]["data"]), case

@@ -1,4 +1,4 @@
-"""The full profile's pure parts: plan, password hash, stand-ins, configs, inventory."""
+"""The full profile's pure parts: plan, password hash, stand-in, configs, inventory."""
 
 from __future__ import annotations
 
@@ -7,11 +7,21 @@ import configparser
 import hashlib
 import io
 import json
+from pathlib import Path
 
 import pytest
 import yaml
 
-from ha_tests.lab import cinder, files, haproxy, nova, rabbitmq, rabbitmq_member, standins
+from ha_tests.lab import (
+    cinder,
+    files,
+    glance,
+    haproxy,
+    nova,
+    rabbitmq,
+    rabbitmq_member,
+    standins,
+)
 from ha_tests.lab.openstack import Secrets
 from ha_tests.lab.plan import LabPlan
 from ha_tests.monitors.service_notifications import kombu_url
@@ -47,16 +57,26 @@ def test_the_network_stand_in_has_no_ports_and_refuses_writes():
     assert status.startswith("501") and "no Neutron" in body["error"]["message"]
 
 
-def test_the_image_stand_in_serves_one_image_by_id_and_name(monkeypatch):
-    monkeypatch.setenv("HA_TESTS_LAB_NAME", "labx")
-    ident = standins.image_id("labx")
-    status, image = call(standins.image_application, f"/v2/images/{ident}")
-    assert status == "200 OK" and image["name"] == "lab-guest" and image["status"] == "active"
-    assert call(standins.image_application, "/v2/images", query="name=lab-guest")[1][
-        "images"][0]["id"] == ident
-    assert call(standins.image_application, "/v2/images", query="name=other")[1][
-        "images"] == []
-    assert call(standins.image_application, "/v2/images/nope")[0].startswith("404")
+def test_glance_api_shares_one_file_store_and_finds_its_paste_pipeline():
+    """Every controller's glance-api stores images in the one directory all nodes see, reads
+    its database through the VIP, and names its own URL (Glance's import needs it)."""
+    plan = LabPlan("labx", "10.199.0.0/16", profile="full")
+    secrets = Secrets(database="dbpw", bus="buspw", service="svcpw")
+    parsed = []
+    for node in plan.controllers:
+        conf = configparser.ConfigParser(interpolation=None)
+        conf.read_string(glance.config(plan, node, secrets))
+        parsed.append(conf)
+        assert conf["DEFAULT"]["worker_self_reference_url"] == f"http://{node.mgmt_ip}:9292"
+        assert conf["database"]["connection"].startswith("mysql+pymysql://") and \
+            f"@{plan.vip}:3306/glance" in conf["database"]["connection"]
+        assert conf["keystone_authtoken"]["username"] == "glance"
+        assert conf["paste_deploy"]["flavor"] == "keystone"
+        assert Path(conf["paste_deploy"]["config_file"]).is_file()
+    assert {c["glance_store"]["default_backend"] for c in parsed} == {"shared"}
+    stores = {c["shared"]["filesystem_store_datadir"] for c in parsed}
+    assert stores == {str(glance.store_dir(plan))} and str(plan.dir) in stores.pop()
+    assert "glance-api" in files._full_services(plan)
 
 
 def test_haproxy_fronts_the_full_profiles_apis_and_database_on_the_vip_not_its_bus():
