@@ -1,6 +1,7 @@
 """Tempest as an independent client of a lab: a workspace whose tempest.conf points at the
-lab's VIP, and Tempest's whole identity API suite run at concurrency 2, the verdict read from
-Tempest's own totals. Shared by the identity lab (tests/lab) and the full lab (tests/full)."""
+lab's VIP, and Tempest's whole identity API suite (with the full lab, its image API suite too)
+run at concurrency 2, the verdict read from Tempest's own totals. Shared by the identity lab
+(tests/lab) and the full lab (tests/full)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ import yaml
 
 TEMPEST = Path(sys.executable).with_name("tempest")
 IDENTITY_SUITE = r"^tempest\.api\.identity"
+#: the identity and image API suites, for a lab that runs Glance
+IDENTITY_AND_IMAGE_SUITES = r"^tempest\.api\.(identity|image)"
 
 
-def make_workspace(lab, tmp_path: Path, extra: str = "") -> Path:
-    """``tempest init`` and a tempest.conf for ``lab`` (Keystone only; the other services
-    marked unavailable). ``extra`` is appended (further sections)."""
+def make_workspace(lab, tmp_path: Path, extra: str = "", glance: bool = False) -> Path:
+    """``tempest init`` and a tempest.conf for ``lab`` (Keystone, and Glance if ``glance``;
+    the other services marked unavailable). ``extra`` is appended (further sections)."""
     if not TEMPEST.exists():
         pytest.skip("tempest is not installed (pip install 'ha-tests[tempest]')")
     ws = tmp_path / "tempest"
@@ -43,10 +46,12 @@ def make_workspace(lab, tmp_path: Path, extra: str = "") -> Path:
         region = RegionOne
         [identity-feature-enabled]
         api_v2 = false
+        [image]
+        region = RegionOne
         [service_available]
         nova = false
         neutron = false
-        glance = false
+        glance = {str(glance).lower()}
         cinder = false
         swift = false
         """) + textwrap.dedent(extra))
@@ -57,10 +62,11 @@ def tempest_env() -> dict:
     return dict(os.environ, PATH=f"{TEMPEST.parent}:{os.environ.get('PATH', '')}")
 
 
-def run_identity_suite(ws: Path) -> tuple[int, int, str]:
-    """Run Tempest's identity API suite at concurrency 2; (passed, failed) by Tempest's own
-    totals, and its output. Fails the test when Tempest failed or printed no totals."""
-    proc = subprocess.run([str(TEMPEST), "run", "--regex", IDENTITY_SUITE,
+def run_identity_suite(ws: Path, regex: str = IDENTITY_SUITE) -> tuple[int, int, str]:
+    """Run Tempest's identity API suite (or ``regex``'s) at concurrency 2; (passed, failed)
+    by Tempest's own totals, and its output. Fails the test when Tempest failed or printed
+    no totals."""
+    proc = subprocess.run([str(TEMPEST), "run", "--regex", regex,
                            "--concurrency", "2"], cwd=ws, capture_output=True, text=True,
                           timeout=1800, env=tempest_env())
     output = proc.stdout + proc.stderr

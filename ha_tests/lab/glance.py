@@ -37,8 +37,7 @@ def store_dir(plan: LabPlan) -> Path:
 
 def config(plan: LabPlan, node: NodePlan | None, secrets: Secrets) -> str:
     state = config_dir(plan, node) / "state"
-    paste = Path(venv_bin("glance-manage")).parent.parent / "etc" / "glance" / \
-        "glance-api-paste.ini"
+    paste = metadefs_dir().parent / "glance-api-paste.ini"
     self_url = (f"worker_self_reference_url = http://{node.mgmt_ip}:{IMAGE_PORT}\n"
                 if node is not None else "")
     return f"""\
@@ -47,7 +46,8 @@ def config(plan: LabPlan, node: NodePlan | None, secrets: Secrets) -> str:
 use_stderr = true
 debug = false
 {self_url}image_cache_dir = {state}/image-cache
-enabled_import_methods = [glance-direct,web-download]
+# no web-download: the lab's traffic stays on the host
+enabled_import_methods = [glance-direct]
 enabled_backends = shared:file
 
 [database]
@@ -95,8 +95,17 @@ def services(plan: LabPlan, node: NodePlan) -> list[dict]:
 
 
 def create_schema(plan: LabPlan) -> None:
-    run([venv_bin("glance-manage"), "--config-file",
-         str(config_dir(plan, None) / "glance-api.conf"), "db_sync"], timeout=600)
+    """The schema, then Glance's metadata definitions (as kolla-ansible's bootstrap loads
+    them: Horizon and Tempest read the namespaces and resource types)."""
+    manage = [venv_bin("glance-manage"), "--config-file",
+              str(config_dir(plan, None) / "glance-api.conf")]
+    run([*manage, "db_sync"], timeout=600)
+    run([*manage, "db_load_metadefs", str(metadefs_dir())], timeout=600)
+
+
+def metadefs_dir() -> Path:
+    """The metadata definitions the glance package installs (``<venv>/etc/glance``)."""
+    return Path(venv_bin("glance-manage")).parent.parent / "etc" / "glance" / "metadefs"
 
 
 def register_image(cloud):

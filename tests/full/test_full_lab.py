@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 from measured import assert_measured, injected_pids
-from tempest_identity import make_workspace, run_identity_suite
+from tempest_identity import IDENTITY_AND_IMAGE_SUITES, make_workspace, run_identity_suite
 
 from ha_tests.lab import glance, mariadb, rabbitmq
 from ha_tests.lab.openstack import Secrets
@@ -105,11 +105,14 @@ def compute_pid(lab, node: str) -> int | None:
     return None
 
 
-def test_tempests_identity_api_tests_pass_on_the_quiet_full_lab(full_lab, tmp_path):
-    """First, while the full lab is quiet: Tempest's identity API suite at concurrency 2,
-    with Nova, Placement and Cinder sharing the Galera cluster with Keystone."""
-    passed, failed, output = run_identity_suite(make_workspace(full_lab, tmp_path))
-    assert failed == 0 and passed >= 100, output[-3000:]  # the suite ran, not skipped whole
+def test_tempests_identity_and_image_api_tests_pass_on_the_quiet_full_lab(full_lab, tmp_path):
+    """First, while the full lab is quiet: Tempest's identity and image API suites at
+    concurrency 2, with Nova, Placement, Cinder and Glance sharing the Galera cluster with
+    Keystone, and Glance's images in its shared store."""
+    passed, failed, output = run_identity_suite(make_workspace(full_lab, tmp_path, glance=True),
+                                                IDENTITY_AND_IMAGE_SUITES)
+    assert failed == 0 and passed >= 150, output[-3000:]  # both suites ran, not skipped whole
+    assert "tempest.api.image.v2.test_images" in output and "ok" in output
 
 
 def test_a_server_booted_through_nova_is_a_real_guest(full_lab, cloud, server):
