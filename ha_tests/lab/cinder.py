@@ -27,6 +27,7 @@ from ha_tests.lab.openstack import (
     python_env,
     service_auth_section,
     venv_bin,
+    venv_etc,
     wsgi_service,
 )
 from ha_tests.lab.plan import (
@@ -73,7 +74,7 @@ def config(plan: LabPlan, node: NodePlan | None, secrets: Secrets) -> str:
     elif node is not None and node == ap_node(plan):
         head += "enabled_backends = ap\n"
         backends = _backend("ap", "lab-ap", f"backend_host = {AP_BACKEND_HOST}\n")
-    paste = Path(venv_bin("cinder-api")).parent.parent / "etc" / "cinder" / "api-paste.ini"
+    paste = venv_etc("cinder") / "api-paste.ini"
     listen = (f"osapi_volume_listen = {node.mgmt_ip}\nosapi_volume_listen_port = "
               f"{CINDER_API_PORT}\n" if node is not None else "")
     nova_section = service_auth_section("nova", plan, secrets.service, "cinder",

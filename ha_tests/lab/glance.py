@@ -13,7 +13,7 @@ import hashlib
 from pathlib import Path
 
 from ha_tests.lab import mariadb
-from ha_tests.lab.openstack import Secrets, keystone_authtoken, venv_bin, wsgi_service
+from ha_tests.lab.openstack import Secrets, keystone_authtoken, venv_bin, venv_etc, wsgi_service
 from ha_tests.lab.plan import IMAGE_PORT, LabPlan, NodePlan
 from ha_tests.lab.system import run, write_secret
 
@@ -37,7 +37,7 @@ def store_dir(plan: LabPlan) -> Path:
 
 def config(plan: LabPlan, node: NodePlan | None, secrets: Secrets) -> str:
     state = config_dir(plan, node) / "state"
-    paste = metadefs_dir().parent / "glance-api-paste.ini"
+    paste = venv_etc("glance") / "glance-api-paste.ini"
     self_url = (f"worker_self_reference_url = http://{node.mgmt_ip}:{IMAGE_PORT}\n"
                 if node is not None else "")
     return f"""\
@@ -100,12 +100,7 @@ def create_schema(plan: LabPlan) -> None:
     manage = [venv_bin("glance-manage"), "--config-file",
               str(config_dir(plan, None) / "glance-api.conf")]
     run([*manage, "db_sync"], timeout=600)
-    run([*manage, "db_load_metadefs", str(metadefs_dir())], timeout=600)
-
-
-def metadefs_dir() -> Path:
-    """The metadata definitions the glance package installs (``<venv>/etc/glance``)."""
-    return Path(venv_bin("glance-manage")).parent.parent / "etc" / "glance" / "metadefs"
+    run([*manage, "db_load_metadefs", str(venv_etc("glance") / "metadefs")], timeout=600)
 
 
 def register_image(cloud):

@@ -25,6 +25,7 @@ from ha_tests.lab.openstack import (
     python_env,
     service_auth_section,
     venv_bin,
+    venv_etc,
     wsgi_service,
 )
 from ha_tests.lab.plan import (
@@ -128,7 +129,7 @@ valid_interfaces = internal,public
 region_name = RegionOne
 
 [wsgi]
-api_paste_config = {Path(venv_bin("nova")).parent.parent / "etc" / "nova" / "api-paste.ini"}
+api_paste_config = {venv_etc("nova") / "api-paste.ini"}
 """
 
 
@@ -140,7 +141,7 @@ def write_configs(plan: LabPlan, secrets: Secrets) -> None:
         directory = config_dir(plan, node)
         (directory / "state" / "locks").mkdir(parents=True, exist_ok=True)
         _write_secret_file(directory / "nova.conf", config(plan, node, secrets))
-        paste = Path(venv_bin("nova")).parent.parent / "etc" / "nova" / "api-paste.ini"
+        paste = venv_etc("nova") / "api-paste.ini"
         if node.is_controller and paste.exists():
             (directory / "api-paste.ini").write_text(paste.read_text())
 

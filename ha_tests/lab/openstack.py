@@ -50,6 +50,12 @@ def venv_bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
+def venv_etc(project: str) -> Path:
+    """The files a project's package installs under ``<venv>/etc/<project>`` (paste
+    pipelines, Glance's metadata definitions)."""
+    return Path(sys.executable).parent.parent / "etc" / project
+
+
 def schema_marker(plan: LabPlan) -> Path:
     return plan.dir / "schema-ready"
 
